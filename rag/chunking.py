@@ -94,7 +94,9 @@ def _units(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
-def _windows(text: str, start: int, end: int, size: int, min_size: int) -> Iterable[tuple[int, int]]:
+def _windows(
+    text: str, start: int, end: int, size: int, min_size: int
+) -> Iterable[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     cur: tuple[int, int] | None = None
     for s, e in _units(text, start, end, size):
@@ -114,7 +116,9 @@ def _windows(text: str, start: int, end: int, size: int, min_size: int) -> Itera
     return windows
 
 
-def chunk_documents(docs: Iterable[Document], *, size: int = 120, min_size: int = 40) -> list[Chunk]:
+def chunk_documents(
+    docs: Iterable[Document], *, size: int = 120, min_size: int = 40
+) -> list[Chunk]:
     out: list[Chunk] = []
     for doc in docs:
         out.extend(chunk_document(doc, size=size, min_size=min_size))

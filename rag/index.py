@@ -79,8 +79,11 @@ def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
         "normalized": True,
         "metric": "inner_product",
         "passage_prefix": settings.passage_prefix,
-        "chunker": {"version": CHUNKER_VERSION, "size": settings.chunk_size,
-                    "min_size": settings.chunk_min},
+        "chunker": {
+            "version": CHUNKER_VERSION,
+            "size": settings.chunk_size,
+            "min_size": settings.chunk_min,
+        },
         "sources": {p.name: sha256_file(p) for p in source_files(settings.seeds_dir)},
     }
 
@@ -103,8 +106,9 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
         dtype=np.float32,
     )
     if vecs.shape != (len(chunks), embedder.dim):
-        raise ValueError(f"embedder returned shape {vecs.shape}, expected "
-                         f"({len(chunks)}, {embedder.dim})")
+        raise ValueError(
+            f"embedder returned shape {vecs.shape}, expected ({len(chunks)}, {embedder.dim})"
+        )
     faiss = _faiss()
     vectors = faiss.IndexFlatIP(embedder.dim)
     vectors.add(vecs)
@@ -112,17 +116,26 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
     manifest.update(
         {
             "index_version": f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-"
-                             f"{uuid.uuid4().hex[:6]}",
+            f"{uuid.uuid4().hex[:6]}",
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - t0, 3),
             "faiss_index": "IndexFlatIP",
             "counts": {"documents": len(docs), "chunks": len(chunks)},
-            "documents": [{"doc_id": d.doc_id, "source": d.source, "title": d.title,
-                           "sha256": d.sha256, "chars": len(d.text)} for d in docs],
+            "documents": [
+                {
+                    "doc_id": d.doc_id,
+                    "source": d.source,
+                    "title": d.title,
+                    "sha256": d.sha256,
+                    "chars": len(d.text),
+                }
+                for d in docs
+            ],
         }
     )
-    return Index(manifest=manifest, vectors=vectors, chunks=chunks,
-                 documents={d.doc_id: d for d in docs})
+    return Index(
+        manifest=manifest, vectors=vectors, chunks=chunks, documents={d.doc_id: d for d in docs}
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -152,13 +165,16 @@ def save_index(index: Index, target: Path) -> Path:
     tmp_dir.mkdir()
     try:
         _faiss().write_index(index.vectors, str(tmp_dir / "index.faiss"))
-        _write_jsonl(tmp_dir / "chunks.jsonl",
-                     [{**asdict(c), "section": list(c.section)} for c in index.chunks])
+        _write_jsonl(
+            tmp_dir / "chunks.jsonl",
+            [{**asdict(c), "section": list(c.section)} for c in index.chunks],
+        )
         _write_jsonl(tmp_dir / "documents.jsonl", [_doc_row(d) for d in index.documents.values()])
         manifest = dict(index.manifest)
         manifest["files"] = {name: _sha256(tmp_dir / name) for name in FILES}
         (tmp_dir / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         for name in (*FILES, "manifest.json"):
             with (tmp_dir / name).open("rb") as f:
                 os.fsync(f.fileno())
@@ -188,18 +204,28 @@ def _remove_leftovers(target: Path) -> None:
 
 def _doc_row(d: Document) -> dict[str, Any]:
     return {
-        "doc_id": d.doc_id, "title": d.title, "source": d.source, "sha256": d.sha256,
-        "metadata": d.metadata, "text": d.text,
+        "doc_id": d.doc_id,
+        "title": d.title,
+        "source": d.source,
+        "sha256": d.sha256,
+        "metadata": d.metadata,
+        "text": d.text,
         "paragraphs": [[p.start, p.end, list(p.section), p.is_heading] for p in d.paragraphs],
     }
 
 
 def _doc_from_row(row: dict[str, Any]) -> Document:
     return Document(
-        doc_id=row["doc_id"], title=row["title"], text=row["text"], sha256=row["sha256"],
-        source=row["source"], metadata=row.get("metadata", {}),
-        paragraphs=tuple(Paragraph(start=s, end=e, section=tuple(sec), is_heading=h)
-                         for s, e, sec, h in row["paragraphs"]),
+        doc_id=row["doc_id"],
+        title=row["title"],
+        text=row["text"],
+        sha256=row["sha256"],
+        source=row["source"],
+        metadata=row.get("metadata", {}),
+        paragraphs=tuple(
+            Paragraph(start=s, end=e, section=tuple(sec), is_heading=h)
+            for s, e, sec, h in row["paragraphs"]
+        ),
     )
 
 
@@ -215,8 +241,9 @@ def diff_manifest(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
                 elif name not in have:
                     out.append(f"source {name} is new")
                 elif have[name] != want[name]:
-                    out.append(f"source {name} changed (sha256 {have[name][:12]}… → "
-                               f"{want[name][:12]}…)")
+                    out.append(
+                        f"source {name} changed (sha256 {have[name][:12]}… → {want[name][:12]}…)"
+                    )
         elif have != want:
             out.append(f"{key}: index has {have!r}, settings want {want!r}")
     return out
@@ -246,20 +273,28 @@ def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
         raise IndexUnusable(problems or ["manifest.json does not list the index files"])
     try:
         vectors = _faiss().read_index(str(path / "index.faiss"))
-        chunks = [Chunk(**{**row, "section": tuple(row["section"])})
-                  for row in _read_jsonl(path / "chunks.jsonl")]
+        chunks = [
+            Chunk(**{**row, "section": tuple(row["section"])})
+            for row in _read_jsonl(path / "chunks.jsonl")
+        ]
         docs = [_doc_from_row(row) for row in _read_jsonl(path / "documents.jsonl")]
     except Exception as exc:  # faiss raises RuntimeError, json ValueError, rows TypeError
         raise IndexUnusable([f"cannot read index files in {path}: {exc}"]) from exc
     counts = manifest.get("counts", {})
     if vectors.ntotal != len(chunks) or counts.get("chunks") != len(chunks):
-        raise IndexUnusable([f"index has {vectors.ntotal} vectors, {len(chunks)} chunks, manifest "
-                           f"says {counts.get('chunks')}"])
+        raise IndexUnusable(
+            [
+                f"index has {vectors.ntotal} vectors, {len(chunks)} chunks, manifest "
+                f"says {counts.get('chunks')}"
+            ]
+        )
     if vectors.d != manifest.get("dimension"):
-        raise IndexUnusable([f"vectors have dimension {vectors.d}, manifest says "
-                           f"{manifest.get('dimension')}"])
-    return Index(manifest=manifest, vectors=vectors, chunks=chunks,
-                 documents={d.doc_id: d for d in docs})
+        raise IndexUnusable(
+            [f"vectors have dimension {vectors.d}, manifest says {manifest.get('dimension')}"]
+        )
+    return Index(
+        manifest=manifest, vectors=vectors, chunks=chunks, documents={d.doc_id: d for d in docs}
+    )
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -267,8 +302,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def ensure_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False,
-                 rebuild: bool = False) -> Index:
+def ensure_index(
+    settings: Settings, embedder: Embedder, *, show_progress: bool = False, rebuild: bool = False
+) -> Index:
     """Load the saved index if it matches settings and sources; otherwise (re)build it."""
     expected = expected_manifest(settings, embedder)
     if not rebuild:
@@ -279,6 +315,10 @@ def ensure_index(settings: Settings, embedder: Embedder, *, show_progress: bool 
                 log.warning("index at %s not usable: %s; rebuilding", settings.index_dir, reason)
     index = build_index(settings, embedder, show_progress=show_progress)
     save_index(index, settings.index_dir)
-    log.info("built index %s: %d chunks in %.1fs", index.version, len(index.chunks),
-             index.manifest["build_seconds"])
+    log.info(
+        "built index %s: %d chunks in %.1fs",
+        index.version,
+        len(index.chunks),
+        index.manifest["build_seconds"],
+    )
     return index

@@ -26,7 +26,9 @@ DEFAULT_OPENING_LABEL = "开篇部分（原文无标题）"
 
 _EMPHASIS = re.compile(r"\*\*")
 # "(紧接第1版)", "（下转第3版）", "(上接第二版)" ...
-_PRINT_ARTIFACT = re.compile(r"[(（]\s*(?:紧接|下转|上接|接|转)第\s*[0-9一二三四五六七八九十]+\s*版\s*[)）]")
+_PRINT_ARTIFACT = re.compile(
+    r"[(（]\s*(?:紧接|下转|上接|接|转)第\s*[0-9一二三四五六七八九十]+\s*版\s*[)）]"
+)
 _SENTENCE_FINAL = "。！？；：!?;:…"
 _CLOSERS = "”’」』）)】》\"'"
 _CN_NUM = "一二三四五六七八九十百零〇"
@@ -177,8 +179,9 @@ def parse_document(
             pieces.append("\n\n")
             offset += 2
         pieces.append(para)
-        records.append(Paragraph(start=offset, end=offset + len(para), section=section,
-                                 is_heading=is_heading))
+        records.append(
+            Paragraph(start=offset, end=offset + len(para), section=section, is_heading=is_heading)
+        )
         offset += len(para)
 
     text = "".join(pieces)
@@ -221,10 +224,12 @@ def load_documents(seeds_dir: Path) -> list[Document]:
     docs = []
     for path in source_files(seeds_dir):
         raw = path.read_text(encoding="utf-8")
-        doc = parse_document(raw, doc_id=slugify(path.stem), source=path.name,
-                             metadata=read_metadata(path))
-        log.debug("loaded %s: %d chars, %d paragraphs", path.name, len(doc.text),
-                  len(doc.paragraphs))
+        doc = parse_document(
+            raw, doc_id=slugify(path.stem), source=path.name, metadata=read_metadata(path)
+        )
+        log.debug(
+            "loaded %s: %d chars, %d paragraphs", path.name, len(doc.text), len(doc.paragraphs)
+        )
         docs.append(doc)
     ids = [d.doc_id for d in docs]
     if len(set(ids)) != len(ids):

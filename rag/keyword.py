@@ -22,9 +22,59 @@ _QUOTED = re.compile(r"“([^“”]{2,12})”")
 _WORD = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
 # function words that carry no topic; figures and content words stay
 STOPWORDS = frozenset(
-    "的 了 和 与 及 是 在 有 把 将 对 为 以 等 我们 我 要 就 都 也 并 从 到 被 这 那 "
-    "什么 哪些 哪个 多少 怎么 怎样 如何 吗 呢 吧 啊 么 有没有 是否 会 能 请问 关于 "
-    "报告 乐山 市 政府 提到 说 里".split()
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "是",
+        "在",
+        "有",
+        "把",
+        "将",
+        "对",
+        "为",
+        "以",
+        "等",
+        "我们",
+        "我",
+        "要",
+        "就",
+        "都",
+        "也",
+        "并",
+        "从",
+        "到",
+        "被",
+        "这",
+        "那",
+        "什么",
+        "哪些",
+        "哪个",
+        "多少",
+        "怎么",
+        "怎样",
+        "如何",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "么",
+        "有没有",
+        "是否",
+        "会",
+        "能",
+        "请问",
+        "关于",
+        "报告",
+        "乐山",
+        "市",
+        "政府",
+        "提到",
+        "说",
+        "里",
+    ]
 )
 
 
@@ -32,8 +82,9 @@ def coined_terms(docs: Iterable[Document]) -> set[str]:
     """Terms to keep whole: quoted terms in the documents plus the packaged list."""
     terms = {t for d in docs for t in _QUOTED.findall(d.text) if not re.search(r"[，,。、]", t)}
     packaged = resources.files("rag").joinpath("resources/terms.txt").read_text(encoding="utf-8")
-    terms.update(line.strip() for line in packaged.splitlines() if line.strip()
-                 and not line.startswith("#"))
+    terms.update(
+        line.strip() for line in packaged.splitlines() if line.strip() and not line.startswith("#")
+    )
     return terms
 
 

@@ -87,8 +87,9 @@ class Retriever:
             self.keyword = KeywordIndex(tokenizer).build(self.index.chunks)
         return self
 
-    def search(self, question: str, *, top_k: int | None = None,
-               mode: Mode | None = None) -> SearchResult:
+    def search(
+        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+    ) -> SearchResult:
         t0 = time.perf_counter()
         q = validate_question(question, self.settings.max_question_chars)
         top_k = self.settings.top_k if top_k is None else top_k
@@ -106,7 +107,9 @@ class Retriever:
             embed_ms = (time.perf_counter() - te) * 1000
             scores, ids = self.index.vectors.search(qv, depth)
             dense = [int(i) for i in ids[0] if i >= 0]
-            dense_scores = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
+            dense_scores = {
+                int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0
+            }
         keyword: list[int] = []
         kw_scores: np.ndarray | None = None
         if mode in ("keyword", "fused"):
@@ -122,11 +125,17 @@ class Retriever:
             assert kw_scores is not None
             ranked = [(i, float(kw_scores[i])) for i in keyword]
         else:
-            fused = rrf([(dense, 1.0), (keyword, self.settings.keyword_weight)],
-                        self.settings.rrf_k)
+            fused = rrf(
+                [(dense, 1.0), (keyword, self.settings.keyword_weight)], self.settings.rrf_k
+            )
             ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         hits = [Hit(chunk=self.index.chunks[i], score=s, channel=mode) for i, s in ranked]
         hits = dedupe(hits)[:top_k]
         total_ms = (time.perf_counter() - t0) * 1000
-        return SearchResult(question=q, hits=tuple(hits), latency_ms=total_ms,
-                            embed_ms=embed_ms, search_ms=total_ms - embed_ms)
+        return SearchResult(
+            question=q,
+            hits=tuple(hits),
+            latency_ms=total_ms,
+            embed_ms=embed_ms,
+            search_ms=total_ms - embed_ms,
+        )

@@ -57,3 +57,37 @@ class SearchResult:
     latency_ms: float
     embed_ms: float = 0.0
     search_ms: float = 0.0
+
+
+CitationKind = Literal["achievement", "target", "other"]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted source sentence: ``quote == documents[doc_id].text[start:end]``."""
+
+    n: int
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    quote: str
+    kind: CitationKind = "other"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the pipeline returns for one question (the API / eval JSON shape)."""
+
+    question: str
+    answer: str
+    direct_answer: str
+    refused: bool
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    engine: str
+    model: str
+    index_version: str
+    latency_ms: float
+    timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+    notes: tuple[str, ...] = ()

@@ -55,7 +55,7 @@ class FakeEmbedder:
     def _vec(self, text: str) -> np.ndarray:
         v = np.zeros(self.dim, dtype=np.float32)
         text = re.sub(r"\s+", "", text)
-        grams = [text[i:i + 2] for i in range(max(len(text) - 1, 1))]
+        grams = [text[i : i + 2] for i in range(max(len(text) - 1, 1))]
         for g in grams:
             h = hashlib.sha256(g.encode("utf-8")).digest()
             v[h[0] % self.dim] += 1.0 if h[1] % 2 else -1.0
@@ -90,8 +90,13 @@ def tiny_seeds(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_seeds: Path) -> Settings:
-    return Settings(seeds_dir=tiny_seeds, data_dir=tmp_path / "data",
-                    model_cache_dir=tmp_path / "models", chunk_size=40, chunk_min=10)
+    return Settings(
+        seeds_dir=tiny_seeds,
+        data_dir=tmp_path / "data",
+        model_cache_dir=tmp_path / "models",
+        chunk_size=40,
+        chunk_min=10,
+    )
 
 
 @pytest.fixture(scope="session")

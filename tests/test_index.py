@@ -44,7 +44,7 @@ def test_round_trip(saved, tiny_settings, fake_embedder):
     doc = next(iter(loaded.documents.values()))
     assert doc.paragraphs == next(iter(saved.documents.values())).paragraphs
     for c in loaded.chunks:
-        assert doc.text[c.start:c.end] == c.text
+        assert doc.text[c.start : c.end] == c.text
     assert loaded.vectors.ntotal == len(saved.chunks)
 
 
@@ -72,8 +72,9 @@ def test_changed_settings_or_source_are_named(saved, tiny_settings, fake_embedde
 
 
 def test_diff_manifest_names_new_and_removed_sources():
-    reasons = diff_manifest({"sources": {"a.txt": "1", "b.txt": "2"}},
-                            {"sources": {"a.txt": "1", "c.txt": "3"}})
+    reasons = diff_manifest(
+        {"sources": {"a.txt": "1", "b.txt": "2"}}, {"sources": {"a.txt": "1", "c.txt": "3"}}
+    )
     assert reasons == ["source b.txt was removed", "source c.txt is new"]
 
 
@@ -87,8 +88,9 @@ def test_stale_index_is_rebuilt(saved, tiny_settings, fake_embedder, caplog):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "delete", "chunks"])
-def test_corrupted_files_are_detected_and_rebuilt(saved, tiny_settings, fake_embedder, damage,
-                                                  caplog):
+def test_corrupted_files_are_detected_and_rebuilt(
+    saved, tiny_settings, fake_embedder, damage, caplog
+):
     d = tiny_settings.index_dir
     if damage == "truncate":
         data = (d / "index.faiss").read_bytes()

@@ -1,8 +1,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import SEEDS, TINY_REPORT
+
 from rag.ingest import (
     heading_level,
     load_documents,
@@ -30,8 +30,13 @@ def test_emphasis_markers_and_print_artifacts_are_removed(report):
 
 
 def test_page_break_paragraphs_are_rejoined(report):
-    for joined in ["推动发展是富民强的第一要务", "抓好“一港四梯级”建设", "密封放射源生产基地",
-                   "壮大现代金融业,发展科技金融", "强化土壤污染管控和修复"]:
+    for joined in [
+        "推动发展是富民强的第一要务",
+        "抓好“一港四梯级”建设",
+        "密封放射源生产基地",
+        "壮大现代金融业,发展科技金融",
+        "强化土壤污染管控和修复",
+    ]:
         assert joined in report.text, joined
 
 
@@ -48,13 +53,13 @@ def test_everything_else_is_verbatim(report):
     # every cleaned paragraph is a substring of the de-emphasised source, or a join of two
     cleaned_source = strip_markup(RAW)
     for p in report.paragraphs:
-        piece = report.text[p.start:p.end]
+        piece = report.text[p.start : p.end]
         assert piece in cleaned_source or piece[:20] in cleaned_source
 
 
 def test_paragraph_offsets_point_into_text(report):
     for p in report.paragraphs:
-        piece = report.text[p.start:p.end]
+        piece = report.text[p.start : p.end]
         assert piece and piece == piece.strip()
 
 
@@ -73,7 +78,7 @@ def test_section_paths_follow_report_structure(report):
 
 
 def test_section_intro_paragraph_has_no_topic(report):
-    intro = next(p for p in report.paragraphs if report.text[p.start:].startswith("进阶升位"))
+    intro = next(p for p in report.paragraphs if report.text[p.start :].startswith("进阶升位"))
     assert len(intro.section) == 2
 
 
@@ -82,16 +87,19 @@ def test_title_comes_from_metadata(report):
     assert report.metadata["city"] == "乐山"
 
 
-@pytest.mark.parametrize("line,level", [
-    ("一、建强先进制造业体系,加快推动传统产业转型升级", 1),
-    ("（三）完善现代服务业体系", 2),
-    ("3. 推进教育现代化", 3),
-    ("第二章 主要任务", 0),
-    ("今后五年工作的主要考虑", 0),
-    ("建设区域综合交通枢纽。坚持交通先行。", None),
-    ("今后五年全市经济社会发展的主要目标是:", None),
-    ("2020年全市生产总值增长4%。", None),
-])
+@pytest.mark.parametrize(
+    "line,level",
+    [
+        ("一、建强先进制造业体系,加快推动传统产业转型升级", 1),
+        ("（三）完善现代服务业体系", 2),
+        ("3. 推进教育现代化", 3),
+        ("第二章 主要任务", 0),
+        ("今后五年工作的主要考虑", 0),
+        ("建设区域综合交通枢纽。坚持交通先行。", None),
+        ("今后五年全市经济社会发展的主要目标是:", None),
+        ("2020年全市生产总值增长4%。", None),
+    ],
+)
 def test_heading_conventions(line, level):
     assert heading_level(line) == level
 
@@ -111,7 +119,8 @@ def test_tiny_document_structure():
     body = [p for p in doc.paragraphs if not p.is_heading]
     assert body[0].section == ("开篇部分（原文无标题）",)
     assert ("今后五年工作的主要考虑", "一、建设区域中心城市", "建设区域综合交通枢纽") in {
-        p.section for p in body}
+        p.section for p in body
+    }
 
 
 def test_heading_is_not_glued_to_unfinished_paragraph():
@@ -120,7 +129,9 @@ def test_heading_is_not_glued_to_unfinished_paragraph():
 
 
 def test_slugify_is_stable_and_safe():
-    assert slugify("leshan-government-work-report-excerpt") == "leshan-government-work-report-excerpt"
+    assert (
+        slugify("leshan-government-work-report-excerpt") == "leshan-government-work-report-excerpt"
+    )
     assert slugify("乐山报告") == slugify("乐山报告")
     assert slugify("乐山报告").startswith("doc-")
 

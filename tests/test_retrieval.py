@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import SEEDS, FakeEmbedder
+
 from rag.config import Settings
 from rag.index import build_index
 from rag.retrieval import InvalidQuestion, Retriever, dedupe, rrf, validate_question
@@ -23,19 +23,23 @@ def test_rrf_weights_and_ranks():
 
 def test_keyword_weight_zero_equals_dense(retriever):
     s = retriever.settings.model_copy(update={"keyword_weight": 0.0})
-    r0 = Retriever(index=retriever.index, embedder=retriever.embedder, settings=s,
-                   keyword=retriever.keyword)
+    r0 = Retriever(
+        index=retriever.index, embedder=retriever.embedder, settings=s, keyword=retriever.keyword
+    )
     q = "新增城镇就业多少人"
     fused = [h.chunk.chunk_id for h in r0.search(q, mode="fused").hits]
     dense = [h.chunk.chunk_id for h in r0.search(q, mode="dense").hits]
     assert fused == dense
 
 
-@pytest.mark.parametrize("question,needle", [
-    ("新增城镇就业", "新增城镇就业26.2万人"),
-    ("森林覆盖率", "森林覆盖率提高到62%"),
-    ("嘉州英才培育计划", "嘉州英才培育计划"),
-])
+@pytest.mark.parametrize(
+    "question,needle",
+    [
+        ("新增城镇就业", "新增城镇就业26.2万人"),
+        ("森林覆盖率", "森林覆盖率提高到62%"),
+        ("嘉州英才培育计划", "嘉州英才培育计划"),
+    ],
+)
 def test_keyword_channel_finds_exact_phrases(retriever, question, needle):
     hits = retriever.search(question, mode="keyword", top_k=3).hits
     assert needle in hits[0].chunk.text
@@ -48,7 +52,7 @@ def test_search_returns_ranked_hits_with_provenance(retriever):
     assert scores == sorted(scores, reverse=True)
     doc = retriever.index.documents[res.hits[0].chunk.doc_id]
     for h in res.hits:
-        assert doc.text[h.chunk.start:h.chunk.end] == h.chunk.text
+        assert doc.text[h.chunk.start : h.chunk.end] == h.chunk.text
         assert h.chunk.section
     assert res.latency_ms > 0
 
@@ -84,7 +88,8 @@ def test_markup_question_is_just_text(retriever):
 
 def test_english_question_does_not_break_keyword_channel(retriever):
     assert retriever.keyword.scores("What is the forest coverage target?").shape == (
-        len(retriever.index.chunks),)
+        len(retriever.index.chunks),
+    )
 
 
 def test_top_k_must_be_positive(retriever):

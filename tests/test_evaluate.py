@@ -1,0 +1,151 @@
+import json
+
+import pytest
+
+from conftest import ROOT, SEEDS, FakeEmbedder
+from rag.config import Settings
+from rag.evaluate import (
+    DatasetError,
+    covers,
+    dataset_errors,
+    evaluate,
+    load_questions,
+    parse_questions,
+    percentile,
+)
+from rag.index import build_index
+from rag.ingest import load_documents
+from rag.pipeline import Pipeline
+from rag.report import write_report
+from rag.types import Answer, Citation
+
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+
+
+def _line(**kw):
+    base = {"id": "q1", "question": "森林覆盖率目标是多少?", "lang": "zh", "type": "number",
+            "answer_keywords": ["62%"], "evidence": ["森林覆盖率提高到62%"], "section": "目标"}
+    base.update(kw)
+    return json.dumps(base, ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    settings = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("d"))
+    emb = FakeEmbedder()
+    return Pipeline(settings, embedder=emb, index=build_index(settings, emb)).load()
+
+
+def test_project_question_set_is_valid_and_large_enough():
+    qs = load_questions(QUESTIONS)
+    assert len(qs) >= 150
+    types = {q.type for q in qs}
+    assert types == {"number", "fact", "list", "paraphrase", "section", "english",
+                     "unanswerable"}
+    assert sum(q.type == "unanswerable" for q in qs) >= 20
+    assert sum(q.lang == "en" for q in qs) >= 20
+
+
+def test_every_evidence_is_verbatim_in_the_cleaned_report():
+    qs = load_questions(QUESTIONS)
+    docs = load_documents(SEEDS)
+    assert dataset_errors(qs, docs) == []
+    for q in qs:
+        for ev in q.evidence:
+            assert 10 <= len(ev) <= 80, (q.id, ev)
+
+
+@pytest.mark.parametrize("line,message", [
+    ("{not json", "line 1: not valid JSON"),
+    ("[1, 2]", "line 1: expected a JSON object"),
+    (_line(lang="fr"), "line 1: field 'lang'"),
+    (_line(type="trivia"), "line 1: field 'type'"),
+    (_line(evidence="森林"), "line 1: field 'evidence' must be list"),
+    (_line(evidence=[]), "line 1: field 'evidence' is empty"),
+    (_line(question="  "), "line 1: field 'question' is empty"),
+    (json.dumps({"id": "x"}), "line 1: missing field 'question'"),
+    (_line(type="unanswerable"), "line 1: unanswerable question has evidence"),
+])
+def test_malformed_lines_name_line_and_field(line, message):
+    with pytest.raises(DatasetError, match=message.replace("(", r"\(")):
+        parse_questions([line])
+
+
+def test_repeated_id_is_an_error():
+    with pytest.raises(DatasetError, match="line 3: id 'q1' repeats line 1"):
+        parse_questions([_line(), "", _line()])
+
+
+def test_covers_contains_or_sixty_percent_run():
+    ev = "森林覆盖率提高到62%"  # 11 chars
+    assert covers("……森林覆盖率提高到62%,绿色…", ev)
+    assert covers("绿色转型。森林覆盖率提高", ev)  # 7/11 contiguous
+    assert not covers("森林覆盖", ev)  # 4/11
+    assert not covers("无关的句子", ev)
+
+
+def test_percentile():
+    assert percentile([1, 2, 3, 4], 50) == 2
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([], 50) is None
+
+
+def test_evaluate_scores_and_reports(pipeline, tmp_path):
+    lines = [
+        _line(id="a", question="森林覆盖率"),
+        _line(id="b", question="地铁什么时候修", type="unanswerable", answer_keywords=[],
+              evidence=[]),
+        _line(id="c", question="新增城镇就业", evidence=["不在报告里的一句话就在这里"],
+              answer_keywords=[]),
+    ]
+    qs = parse_questions(lines)
+    run = evaluate(qs, lambda q: pipeline.answer(q, top_k=10), pipeline.index.documents,
+                   label="fake")
+    assert run.dataset_errors == ["c: evidence not in the report: '不在报告里的一句话就在这里'"]
+    a = run.results[0]
+    assert a.first_rank is not None and a.first_rank <= 5 and a.evidence_recall_5 == 1.0
+    assert a.hit == {k: a.first_rank <= k for k in (1, 3, 5, 10)}
+    assert a.keyword_in_hits_5 == 1.0
+    summary = write_report(run, tmp_path)
+    o = summary["overall"]
+    assert o["n"] == 3 and o["answerable"] == 2
+    assert o["refusal_recall"] == 0.0  # retrieval-only pipeline never refuses
+    rows = [json.loads(x) for x in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert {"answer", "refused", "citations", "hits", "latency_ms"} <= set(rows[0])
+    assert rows[0]["hits"][0]["rank"] == 1
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## By type" in md and "hit_at_k.png" in md and "Failures" in md
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page
+    assert (tmp_path / "hit_at_k.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_failing_question_is_recorded_and_the_run_goes_on(pipeline):
+    qs = parse_questions([_line(id="x"), _line(id="y", question="森林")])
+
+    def flaky(q):
+        if q.startswith("森林覆盖率目标"):
+            raise RuntimeError("boom")
+        return pipeline.answer(q)
+
+    qs[0] = qs[0].__class__(**{**qs[0].__dict__, "question": "森林覆盖率目标?"})
+    run = evaluate(qs, flaky, pipeline.index.documents)
+    assert run.results[0].error == "RuntimeError: boom"
+    assert run.results[1].error is None and run.results[1].first_rank is not None
+
+
+def test_citation_validity_checks_the_source_slice(pipeline):
+    doc = next(iter(pipeline.index.documents.values()))
+    i = doc.text.index("森林覆盖率提高到62%")
+    good = Citation(1, doc.doc_id, (), i, i + 11, doc.text[i:i + 11])
+    bad = Citation(2, doc.doc_id, (), i, i + 11, "森林覆盖率提高到70%")
+    qs = parse_questions([_line()])
+
+    def answer_with(cits):
+        return lambda q: Answer(q, "62%", "62%", False, cits, (), "", "", "", 1.0)
+
+    ok = evaluate(qs, answer_with((good,)), pipeline.index.documents).results[0]
+    broken = evaluate(qs, answer_with((good, bad)), pipeline.index.documents).results[0]
+    assert ok.citations_valid and not broken.citations_valid
+    assert ok.keyword_match == 1.0
