@@ -8,6 +8,8 @@ atomically, so a half-written index never replaces a good one)::
     index.faiss     normalized vectors, inner product (= cosine)
     chunks.jsonl    one Chunk per line, in vector order
     documents.jsonl one cleaned Document per line (text, paragraphs, section paths)
+    sentences.npz   every chunk's sentences: offsets, owning chunk, and their vectors
+                    (answer composition picks and quotes sentences with these)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, chunk_documents
+from .chunking import CHUNKER_VERSION, chunk_documents, split_sentences
 from .ingest import load_documents, sha256_file, source_files
 from .types import Chunk, Document, Paragraph
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-FILES = ("index.faiss", "chunks.jsonl", "documents.jsonl")
+FILES = ("index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz")
 
 
 class IndexUnusable(RuntimeError):
@@ -50,6 +52,36 @@ class IndexUnusable(RuntimeError):
 
 
 @dataclass
+class Sentences:
+    """The sentences of all chunks: ``documents[chunk.doc_id].text[start:end]``."""
+
+    chunk: np.ndarray  # int32, index into Index.chunks
+    start: np.ndarray  # int32, offsets into the document text
+    end: np.ndarray
+    vectors: np.ndarray  # float32 (n, dim), L2-normalized
+
+    @classmethod
+    def of(cls, chunks: list[Chunk]) -> Sentences:
+        """Offsets of every sentence of every chunk (vectors left empty)."""
+        rows = [
+            (i, c.start + s, c.start + e)
+            for i, c in enumerate(chunks)
+            for s, e in split_sentences(c.text)
+        ]
+        arr = np.asarray(rows, dtype=np.int32).reshape(-1, 3)
+        return cls(arr[:, 0], arr[:, 1], arr[:, 2], np.zeros((len(rows), 0), np.float32))
+
+    def save(self, path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez(f, chunk=self.chunk, start=self.start, end=self.end, vectors=self.vectors)
+
+    @classmethod
+    def load(cls, path: Path) -> Sentences:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["chunk"], z["start"], z["end"], z["vectors"])
+
+
+@dataclass
 class Index:
     """A loaded index: everything retrieval needs, in memory."""
 
@@ -57,6 +89,7 @@ class Index:
     vectors: faiss.Index
     chunks: list[Chunk]
     documents: dict[str, Document]
+    sentences: Sentences
 
     @property
     def version(self) -> str:
@@ -94,6 +127,17 @@ def _faiss():  # type: ignore[no-untyped-def]
     return faiss
 
 
+def _embed(embedder: Embedder, texts: list[str], show_progress: bool) -> np.ndarray:
+    vecs = np.ascontiguousarray(
+        embedder.embed_passages(texts, show_progress=show_progress), dtype=np.float32
+    )
+    if vecs.shape != (len(texts), embedder.dim):
+        raise ValueError(
+            f"embedder returned shape {vecs.shape}, expected ({len(texts)}, {embedder.dim})"
+        )
+    return vecs
+
+
 def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False) -> Index:
     """Clean, chunk and embed the seeds; returns the index in memory (see :func:`save_index`)."""
     t0 = time.perf_counter()
@@ -101,17 +145,20 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
     chunks = chunk_documents(docs, size=settings.chunk_size, min_size=settings.chunk_min)
     if not chunks:
         raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
-    vecs = np.ascontiguousarray(
-        embedder.embed_passages([c.text for c in chunks], show_progress=show_progress),
-        dtype=np.float32,
-    )
-    if vecs.shape != (len(chunks), embedder.dim):
-        raise ValueError(
-            f"embedder returned shape {vecs.shape}, expected ({len(chunks)}, {embedder.dim})"
-        )
+    vecs = _embed(embedder, [c.text for c in chunks], show_progress)
     faiss = _faiss()
     vectors = faiss.IndexFlatIP(embedder.dim)
     vectors.add(vecs)
+    sentences = Sentences.of(chunks)
+    text = {d.doc_id: d.text for d in docs}
+    sentences.vectors = _embed(
+        embedder,
+        [
+            text[chunks[c].doc_id][s:e]
+            for c, s, e in zip(sentences.chunk, sentences.start, sentences.end, strict=True)
+        ],
+        show_progress,
+    )
     manifest = expected_manifest(settings, embedder)
     manifest.update(
         {
@@ -120,7 +167,11 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - t0, 3),
             "faiss_index": "IndexFlatIP",
-            "counts": {"documents": len(docs), "chunks": len(chunks)},
+            "counts": {
+                "documents": len(docs),
+                "chunks": len(chunks),
+                "sentences": len(sentences.start),
+            },
             "documents": [
                 {
                     "doc_id": d.doc_id,
@@ -134,7 +185,11 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
         }
     )
     return Index(
-        manifest=manifest, vectors=vectors, chunks=chunks, documents={d.doc_id: d for d in docs}
+        manifest=manifest,
+        vectors=vectors,
+        chunks=chunks,
+        documents={d.doc_id: d for d in docs},
+        sentences=sentences,
     )
 
 
@@ -169,6 +224,7 @@ def save_index(index: Index, target: Path) -> Path:
             tmp_dir / "chunks.jsonl",
             [{**asdict(c), "section": list(c.section)} for c in index.chunks],
         )
+        index.sentences.save(tmp_dir / "sentences.npz")
         _write_jsonl(tmp_dir / "documents.jsonl", [_doc_row(d) for d in index.documents.values()])
         manifest = dict(index.manifest)
         manifest["files"] = {name: _sha256(tmp_dir / name) for name in FILES}
@@ -278,6 +334,7 @@ def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
             for row in _read_jsonl(path / "chunks.jsonl")
         ]
         docs = [_doc_from_row(row) for row in _read_jsonl(path / "documents.jsonl")]
+        sentences = Sentences.load(path / "sentences.npz")
     except Exception as exc:  # faiss raises RuntimeError, json ValueError, rows TypeError
         raise IndexUnusable([f"cannot read index files in {path}: {exc}"]) from exc
     counts = manifest.get("counts", {})
@@ -292,8 +349,17 @@ def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
         raise IndexUnusable(
             [f"vectors have dimension {vectors.d}, manifest says {manifest.get('dimension')}"]
         )
+    n_sent = counts.get("sentences")
+    if sentences.vectors.shape != (n_sent, vectors.d) or len(sentences.start) != n_sent:
+        raise IndexUnusable(
+            [f"sentences.npz holds {sentences.vectors.shape}, manifest says {n_sent} sentences"]
+        )
     return Index(
-        manifest=manifest, vectors=vectors, chunks=chunks, documents={d.doc_id: d for d in docs}
+        manifest=manifest,
+        vectors=vectors,
+        chunks=chunks,
+        documents={d.doc_id: d for d in docs},
+        sentences=sentences,
     )
 
 

@@ -26,15 +26,21 @@ def test_saved_index_is_a_directory_with_a_manifest(saved, tiny_settings):
     d = tiny_settings.index_dir
     assert d.is_symlink() and d.is_dir()
     names = {p.name for p in d.iterdir()}
-    assert names == {"manifest.json", "index.faiss", "chunks.jsonl", "documents.jsonl"}
+    assert names == {
+        "manifest.json",
+        "index.faiss",
+        "chunks.jsonl",
+        "documents.jsonl",
+        "sentences.npz",
+    }
     m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     assert m["engine"] == "fake" and m["model"] == "fake-bigram-64" and m["dimension"] == 64
     assert m["normalized"] is True and m["metric"] == "inner_product"
     assert m["chunker"]["size"] == 40
     assert list(m["sources"]) == ["tiny-report.txt"] and len(m["sources"]["tiny-report.txt"]) == 64
-    assert m["counts"] == {"documents": 1, "chunks": len(saved.chunks)}
+    assert m["counts"]["documents"] == 1 and m["counts"]["chunks"] == len(saved.chunks)
     assert m["format_version"] == 1 and m["built_at"].endswith("Z")
-    assert set(m["files"]) == {"index.faiss", "chunks.jsonl", "documents.jsonl"}
+    assert set(m["files"]) == {"index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz"}
 
 
 def test_round_trip(saved, tiny_settings, fake_embedder):
@@ -138,3 +144,14 @@ def test_rebuild_replaces_old_version_directory(saved, tiny_settings, fake_embed
     ensure_index(tiny_settings, fake_embedder, rebuild=True)
     second = os.path.realpath(tiny_settings.index_dir)
     assert first != second and not os.path.exists(first)
+
+
+def test_sentences_are_stored_with_offsets_and_vectors(saved, tiny_settings, fake_embedder):
+    loaded = load_index(tiny_settings.index_dir)
+    sents = loaded.sentences
+    doc = next(iter(loaded.documents.values()))
+    assert len(sents.start) == loaded.manifest["counts"]["sentences"] > len(loaded.chunks)
+    for c, s, e, v in zip(sents.chunk, sents.start, sents.end, sents.vectors, strict=True):
+        chunk = loaded.chunks[c]
+        assert chunk.start <= s < e <= chunk.end
+        np.testing.assert_allclose(v, fake_embedder.embed_passages([doc.text[s:e]])[0], atol=1e-6)
