@@ -106,6 +106,10 @@ class KeywordTokenizer:
             self._jieba = tok
         return self._jieba
 
+    def words(self, text: str) -> list[str]:
+        """Precise-mode segmentation, case kept (for rewriting questions)."""
+        return [t for t in self._tokenizer().lcut(text) if t.strip()]
+
     def __call__(self, text: str) -> list[str]:
         tokens = self._tokenizer().lcut_for_search(text.lower())
         return [t for t in tokens if _WORD.search(t) and t not in STOPWORDS]

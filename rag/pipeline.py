@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .answer import compose, render
 from .config import Settings
-from .retrieval import Mode, Retriever
+from .conversation import Turn, resolve_followup
+from .retrieval import Mode, Retriever, validate_question
 from .types import Answer, SearchResult
 
 if TYPE_CHECKING:
@@ -21,14 +23,6 @@ if TYPE_CHECKING:
     from .index import Index
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Turn:
-    """One earlier exchange of a conversation (for follow-up questions)."""
-
-    question: str
-    answer: str = ""
 
 
 @dataclass
@@ -81,21 +75,48 @@ class Pipeline:
         top_k: int | None = None,
         mode: Mode | None = None,
     ) -> Answer:
-        """Retrieve passages and compose a cited answer."""
+        """Retrieve passages and compose a cited answer (see :mod:`rag.answer`)."""
         t0 = time.perf_counter()
-        result = self.search(question, top_k=top_k, mode=mode)
+        retriever = self.retriever
         assert self.embedder is not None and self.index is not None
-        total = (time.perf_counter() - t0) * 1000
+        q = validate_question(question, self.settings.max_question_chars)
+        notes: list[str] = []
+        query = q
+        if history:
+            assert retriever.keyword is not None
+            query = resolve_followup(q, history, retriever.keyword.tokenizer.words)
+            if query != q:
+                notes.append(f"follow-up resolved as: {query}")
+        result = retriever.search(query, top_k=top_k, mode=mode)
+        tc = time.perf_counter()
+        comp = compose(
+            query,
+            result.hits[: self.settings.compose_hits],
+            self.index,
+            query_vector=result.query_vector,
+            tokenizer=retriever.keyword.tokenizer if retriever.keyword else None,
+            refuse_below=self.settings.refuse_below,
+            refuse_below_en=self.settings.refuse_below_en,
+        )
+        if comp.refused and comp.refusal_reason:
+            notes.append(f"refused: {comp.refusal_reason}")
+        text = render(q, comp, result.hits)
+        compose_ms = (time.perf_counter() - tc) * 1000
         return Answer(
-            question=result.question,
-            answer="",
-            direct_answer="",
-            refused=False,
-            citations=(),
+            question=q,
+            answer=text,
+            direct_answer=comp.direct_answer,
+            refused=comp.refused,
+            citations=comp.citations,
             hits=result.hits,
             engine=self.embedder.engine,
             model=self.embedder.model_id,
             index_version=self.index.version,
-            latency_ms=total,
-            timings={"embed_ms": result.embed_ms, "search_ms": result.search_ms, "compose_ms": 0.0},
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            timings={
+                "embed_ms": result.embed_ms,
+                "search_ms": result.search_ms,
+                "compose_ms": compose_ms,
+            },
+            notes=tuple(notes),
         )

@@ -1,7 +1,7 @@
 """Retrieval: dense top-k (FAISS) fused with the BM25 keyword channel.
 
-Fusion is weighted reciprocal-rank fusion: ``1/(k + rank_dense) + w/(k + rank_keyword)``
-with a low keyword weight ``w`` (chosen by measurement, see README): the dense channel
+Fusion adds a bounded keyword bonus to the cosine (see :func:`fuse`); the weight and the
+saturation were chosen by measurement (README, "Choosing the fusion"): the dense channel
 carries paraphrases and English, the keyword channel rescues exact phrases. Hits that
 repeat a sentence already returned are dropped.
 """
@@ -45,13 +45,18 @@ def validate_question(question: object, max_chars: int) -> str:
     return q
 
 
-def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion of several ranked id lists."""
-    fused: dict[int, float] = {}
-    for ranked, weight in rankings:
-        for rank, idx in enumerate(ranked, start=1):
-            fused[idx] = fused.get(idx, 0.0) + weight / (k + rank)
-    return fused
+def fuse(
+    dense: dict[int, float], keyword: dict[int, float], *, weight: float, saturation: float
+) -> dict[int, float]:
+    """Cosine plus a bounded keyword bonus: ``cos + weight * bm25 / (bm25 + saturation)``.
+
+    The bonus never exceeds ``weight``, so an exact phrase lifts a passage (新增城镇就业,
+    森林覆盖率) without burying the paraphrases that only the dense channel finds.
+    """
+    return {
+        i: cos + weight * (kw := keyword.get(i, 0.0)) / (kw + saturation)
+        for i, cos in dense.items()
+    }
 
 
 def _sentences(chunk: Chunk) -> set[str]:
@@ -99,6 +104,7 @@ class Retriever:
         n = len(self.index.chunks)
         depth = min(n, max(self.settings.candidates, top_k * 2))
         embed_ms = 0.0
+        qv = None
         dense: list[int] = []
         dense_scores: dict[int, float] = {}
         if mode in ("dense", "fused"):
@@ -125,8 +131,16 @@ class Retriever:
             assert kw_scores is not None
             ranked = [(i, float(kw_scores[i])) for i in keyword]
         else:
-            fused = rrf(
-                [(dense, 1.0), (keyword, self.settings.keyword_weight)], self.settings.rrf_k
+            assert kw_scores is not None and qv is not None
+            missing = [i for i in keyword if i not in dense_scores]
+            if missing:  # cosine of keyword-only candidates, from the stored vectors
+                vecs = self.index.vectors.reconstruct_batch(np.asarray(missing, dtype=np.int64))
+                dense_scores.update(zip(missing, (vecs @ qv[0]).tolist(), strict=True))
+            fused = fuse(
+                dense_scores,
+                {i: float(kw_scores[i]) for i in keyword},
+                weight=self.settings.keyword_weight,
+                saturation=self.settings.keyword_saturation,
             )
             ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         hits = [Hit(chunk=self.index.chunks[i], score=s, channel=mode) for i, s in ranked]
@@ -138,4 +152,5 @@ class Retriever:
             latency_ms=total_ms,
             embed_ms=embed_ms,
             search_ms=total_ms - embed_ms,
+            query_vector=None if qv is None else qv[0],
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Channel = Literal["dense", "keyword", "fused"]
 
@@ -57,6 +57,8 @@ class SearchResult:
     latency_ms: float
     embed_ms: float = 0.0
     search_ms: float = 0.0
+    # the question's embedding (None in keyword-only mode); answer composition reuses it
+    query_vector: Any = field(default=None, compare=False, repr=False)
 
 
 CitationKind = Literal["achievement", "target", "other"]

@@ -3,7 +3,7 @@ from conftest import SEEDS, FakeEmbedder
 
 from rag.config import Settings
 from rag.index import build_index
-from rag.retrieval import InvalidQuestion, Retriever, dedupe, rrf, validate_question
+from rag.retrieval import InvalidQuestion, Retriever, dedupe, fuse, validate_question
 from rag.types import Chunk, Hit
 
 
@@ -14,11 +14,12 @@ def retriever(tmp_path_factory):
     return Retriever(index=build_index(settings, emb), embedder=emb, settings=settings).warm_up()
 
 
-def test_rrf_weights_and_ranks():
-    fused = rrf([([1, 2, 3], 1.0), ([3, 4], 0.5)], k=10)
-    assert fused[1] == pytest.approx(1 / 11)
-    assert fused[3] == pytest.approx(1 / 13 + 0.5 / 11)
-    assert fused[4] == pytest.approx(0.5 / 12)
+def test_fuse_adds_a_bounded_keyword_bonus():
+    fused = fuse({1: 0.80, 2: 0.82, 3: 0.70}, {1: 10.0, 3: 1000.0}, weight=0.1, saturation=10)
+    assert fused[1] == pytest.approx(0.80 + 0.1 * 0.5)
+    assert fused[2] == pytest.approx(0.82)
+    assert 0.70 < fused[3] < 0.80  # the bonus never exceeds the weight
+    assert max(fused, key=fused.get) == 1
 
 
 def test_keyword_weight_zero_equals_dense(retriever):

@@ -1,0 +1,450 @@
+"""Extractive answer composition: a direct answer plus the report's own sentences, cited.
+
+No LLM is needed: every sentence shown is a verbatim slice of the cleaned report, and the
+direct answer is a clause of a cited sentence (a figure with its unit and qualifier as
+written, the named item, or the items of a list). Sentences are scored against the
+question with the index's stored sentence vectors (plus a small keyword bonus); when the
+best score says the report does not cover the question, the answer is a plain refusal
+with the nearest passages offered as related content.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from .ingest import topic_of
+from .keyword import STOPWORDS
+from .types import Citation, CitationKind, Hit
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .keyword import KeywordTokenizer
+
+QuestionKind = Literal["figure", "when", "list", "which", "general"]
+
+_FIGURE_Q = re.compile(
+    r"多少|几[个家项所条年倍大部届次成]|比例|比重|占比|增长|下降|提高到|目标是|百分|多大|多长|多远|"
+    r"how (?:much|many|far|long|big)|percent|rate|target|figure|number of|increase|grow",
+    re.I,
+)
+_LIST_Q = re.compile(
+    r"哪些|哪几|有什么|都有|包括|包含|列举|几大|分别|what are|which (?:\w+ )*(?:are|were)|"
+    r"\blist\b|name the|what (?:\w+ )*(?:plans|measures|industries|items|goals|targets)",
+    re.I,
+)
+_WHEN_Q = re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|几日|\bwhen\b|what year", re.I)
+_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|\d{4}\s*[—-]")
+# a figure written with Chinese numerals and a measure word: 两年, 五届, 十件, 翻一番
+_CN_FIGURE = re.compile(
+    r"[一二两三四五六七八九十百千]+(?:个|年|届|件|部|家|项|倍|所|条|次|批|万|亿)|翻一番"
+)
+_WHICH_Q = re.compile(r"什么|哪个|哪里|哪儿|哪座|谁|which|what|where|who", re.I)
+_LATIN = re.compile(r"[A-Za-z]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_FIGURE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:%|％)?(?:[万亿千百])?[^\d\s,，。；;、：:“”()（）]{0,4}?"
+    r"(?:以上|以内|以下|左右)?(?=[,，。；;、：:”)）]|$|[^\d])"
+    r"|翻一番|全覆盖"
+)
+_CLAUSE = re.compile(r"[^,，;；:：]+[,，;；:：]?")
+_ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”]{1,15}、){2,}[^、,，。；;：:“”]{1,15}")
+
+_ACHIEVEMENT_MARKS = re.compile(
+    r"五年来|过去五年|已经|实现了|取得了|取得|获评|获批|获得|蝉联|圆满收官|顺利完成|"
+    r"完成率|通过国家|增至|分别增长|分别下降|下降\d|增长\d|建成国家|成功创建|全面落实|"
+    r"有效落实|得到|解决了"
+)
+_REVIEW_SECTION = re.compile(r"回顾|过去|五年来|成绩|成就")
+_PLAN_SECTION = re.compile(r"今后|主要目标|指导思想|任务|计划|考虑|^[一二三四五六七八九十]+、")
+
+
+def is_english(question: str) -> bool:
+    return len(_LATIN.findall(question)) > 2 * len(_CJK.findall(question))
+
+
+def question_kind(question: str) -> QuestionKind:
+    if _WHEN_Q.search(question):
+        return "when"
+    if _LIST_Q.search(question):
+        return "list"
+    if _FIGURE_Q.search(question):
+        return "figure"
+    if _WHICH_Q.search(question):
+        return "which"
+    return "general"
+
+
+def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
+    """Tag a sentence as an achievement (done) or a target/plan, so no one takes a
+    target for a result. Explicit markers win; otherwise the section decides."""
+    in_review = any(_REVIEW_SECTION.search(s) for s in section[:1])
+    in_plan = any(_PLAN_SECTION.search(s) for s in section)
+    achievement = bool(_ACHIEVEMENT_MARKS.search(sentence))
+    target = bool(re.search(r"力争|争创|今后五年|提高到|达到.{0,12}以上|将", sentence))
+    if target and not (achievement and in_review):
+        return "target"
+    if achievement and not in_plan:
+        return "achievement"
+    if in_review:
+        return "achievement" if achievement else "other"
+    if in_plan:
+        return "target"
+    return "other"
+
+
+# question words and generic words that never name what a question is about
+_QUESTION_WORD = re.compile(
+    r"^[几哪多什怎为啥谁]|[吗呢吧么]$|^(?:是否|是不是|有没有|能不能|会不会)$"
+)
+GENERIC = frozenset(
+    """
+    乐山 全市 我市 市里 今后 五年 今年 去年 未来 现在 目前 政府 报告 工作 方面
+    情况 具体 主要 要求 提出 计划 打算 目标 措施 达到 提高 实现 建设 发展 推动
+    推进 加强 哪些 什么 多少 怎么 怎样 如何 为什么 名字 分别 一共 总共 以后
+    能否 可以 过去 这份 这次 当前 今后五年 具体措施 哪一年 时候
+    """.split()  # noqa: SIM905
+)
+
+
+def subject_words(question: str, tokenizer: KeywordTokenizer) -> list[str]:
+    """The words that say what a Chinese question is about (not how it asks)."""
+    out = []
+    for w in tokenizer.words(question):
+        if len(w) < 2 or not _CJK.search(w) or w in STOPWORDS or w in GENERIC:
+            continue
+        if _QUESTION_WORD.search(w):
+            continue
+        out.append(w)
+    return out
+
+
+def has_figure(text: str) -> bool:
+    return bool(_DIGITS.search(text) or _CN_FIGURE.search(text))
+
+
+def coverage(text: str, words: Sequence[str]) -> float:
+    return sum(w in text for w in words) / len(words) if words else 0.0
+
+
+def figure_supported(
+    cands: Sequence[Candidate], subjects: Sequence[str], *, dates: bool, min_coverage: float
+) -> bool:
+    """Whether a candidate sentence is about the question's subject (``min_coverage`` of its
+    subject words) and has a clause with a figure (a date, for "when") next to one of them."""
+    pattern = _DATE.search if dates else has_figure
+    for c in cands:
+        if coverage(c.text, subjects) < min_coverage:
+            continue
+        for m in _CLAUSE.finditer(c.text):
+            clause = m.group(0)
+            if pattern(clause) and any(w in clause for w in subjects):
+                return True
+    return False
+
+
+def answerable(
+    question: str,
+    kind: QuestionKind,
+    cands: Sequence[Candidate],
+    index: Index,
+    tokenizer: KeywordTokenizer | None,
+    *,
+    min_score: float,
+    min_score_en: float,
+    min_present: float = 0.67,
+    min_present_open: float = 0.34,
+    min_coverage: float = 0.5,
+    margin: float = 0.05,
+) -> tuple[bool, str]:
+    """Whether the retrieved sentences can answer ``question``, and why not.
+
+    1. The best sentence must score at least ``min_score`` (``min_score_en`` for English
+       questions, whose cross-lingual cosines run lower).
+    2. A Chinese question that asks for something specific (a figure, a date, an item, a
+       list) needs at least ``min_present`` of its subject words to occur in the report:
+       it never mentions 地铁 or 诈骗.
+    3. A figure (date) question needs one of the best sentences to cover ``min_coverage``
+       of its subject words and hold a figure (date) next to one of them: the report has
+       65%以上 for 民生支出, but nothing for 门票 or 停车位.
+    """
+    if not cands:
+        return False, "no passages"
+    best = cands[0].score
+    english = is_english(question)
+    if best < (min_score_en if english else min_score):
+        return False, f"best sentence score {best:.3f} is below the threshold"
+    if english or kind == "general" or tokenizer is None:
+        return True, ""
+    subjects = subject_words(question, tokenizer)
+    if not subjects:
+        return True, ""
+    present = [w for w in subjects if any(w in d.text for d in index.documents.values())]
+    floor = min_present if kind in ("figure", "when") else min_present_open
+    if len(present) / len(subjects) < floor:
+        missing = [w for w in subjects if w not in present]
+        return False, f"the report never mentions {'、'.join(missing)}"
+    if kind in ("figure", "when"):
+        near = [c for c in cands if c.score >= best - margin]
+        if not figure_supported(near, subjects, dates=kind == "when", min_coverage=min_coverage):
+            what = "date" if kind == "when" else "figure"
+            return False, f"no {what} next to {'、'.join(present)}"
+    return True, ""
+
+
+def figures(text: str) -> list[str]:
+    return [m.group(0) for m in _FIGURE.finditer(text) if m.group(0).strip()]
+
+
+def unsupported_figures(text: str, quotes: Sequence[str]) -> list[str]:
+    """Digit groups in ``text`` that occur in none of ``quotes`` (the figure check)."""
+    joined = "\n".join(quotes)
+    return [d for d in _DIGITS.findall(text) if d not in joined]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, scored against the question."""
+
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+    score: float
+    rank: int  # rank of its chunk among the hits
+
+
+@dataclass(frozen=True)
+class Composition:
+    direct_answer: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    kind: QuestionKind
+    best_score: float
+    refusal_reason: str = ""
+
+
+def _tokens(tokenizer: KeywordTokenizer | None, text: str) -> set[str]:
+    """Words that name the question's subject (for the keyword bonus and clause choice)."""
+    if tokenizer is None:
+        return set()
+    return set(subject_words(text, tokenizer)) or {
+        t for t in tokenizer(text) if len(t) > 1 or t.isdigit()
+    }
+
+
+def candidates(
+    hits: Sequence[Hit],
+    index: Index,
+    query_vector: np.ndarray | None,
+    q_tokens: set[str],
+    *,
+    keyword_bonus: float = 0.1,
+    figure_bonus: float = 0.0,
+) -> list[Candidate]:
+    """Every sentence of the hits, scored: cosine to the question + a keyword bonus."""
+    pos = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+    sents = index.sentences
+    out = []
+    for rank, hit in enumerate(hits, start=1):
+        ci = pos.get(hit.chunk.chunk_id)
+        if ci is None:
+            continue
+        doc = index.documents[hit.chunk.doc_id]
+        for j in np.flatnonzero(sents.chunk == ci):
+            s, e = int(sents.start[j]), int(sents.end[j])
+            text = doc.text[s:e]
+            cos = float(sents.vectors[j] @ query_vector) if query_vector is not None else 0.0
+            overlap = sum(1 for t in q_tokens if t in text) / len(q_tokens) if q_tokens else 0.0
+            out.append(
+                Candidate(
+                    doc.doc_id, hit.chunk.section, s, e, text, cos + keyword_bonus * overlap, rank
+                )
+            )
+    out.sort(key=lambda c: (-c.score, c.rank, c.start))
+    return out
+
+
+def _clauses(c: Candidate) -> list[tuple[int, int]]:
+    return [(c.start + m.start(), c.start + m.end()) for m in _CLAUSE.finditer(c.text)]
+
+
+def _strip_clause(text: str) -> str:
+    return text.rstrip(",，;；:：。").strip()
+
+
+def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: bool) -> str:
+    """The clause of ``c`` that answers: most question tokens, with a figure if asked."""
+    best, best_score = c.text, -1.0
+    for s, e in _clauses(c):
+        clause = doc_text[s:e]
+        has_fig = has_figure(clause)
+        if need_figure and not has_fig:
+            continue
+        score = sum(1 for t in q_tokens if t in clause) + (0.5 if has_fig else 0.0)
+        if score > best_score:
+            best, best_score = clause, score
+    return _strip_clause(best)
+
+
+def _topic_list(c: Candidate, index: Index) -> list[tuple[int, int, tuple[str, ...]]]:
+    """Topic sentences of the sibling paragraphs of ``c``'s section (items of a list that
+    sit in different paragraphs, e.g. the five main goals)."""
+    doc = index.documents[c.doc_id]
+    parent = c.section[:-1] if _has_topic(doc, c) else c.section
+    out = []
+    for p in doc.paragraphs:
+        if p.is_heading or p.section[:-1] != parent or len(p.section) != len(parent) + 1:
+            continue
+        text = doc.text[p.start : p.end]
+        topic = topic_of(text)
+        if topic and topic == p.section[-1]:
+            s = p.start + text.index(topic)
+            out.append((s, s + len(topic) + 1, p.section))
+    return out
+
+
+def _has_topic(doc, c: Candidate) -> bool:  # type: ignore[no-untyped-def]
+    return any(
+        p.section == c.section and topic_of(doc.text[p.start : p.end]) == c.section[-1]
+        for p in doc.paragraphs
+        if not p.is_heading
+    )
+
+
+def compose(
+    question: str,
+    hits: Sequence[Hit],
+    index: Index,
+    *,
+    query_vector: np.ndarray | None,
+    tokenizer: KeywordTokenizer | None,
+    refuse_below: float,
+    refuse_below_en: float,
+    max_quotes: int = 3,
+    quote_margin: float = 0.04,
+) -> Composition:
+    """Pick the sentences that answer ``question`` and the direct answer within them."""
+    kind = question_kind(question)
+    q_tokens = _tokens(tokenizer, question)
+    cands = candidates(
+        hits,
+        index,
+        query_vector,
+        q_tokens,
+        figure_bonus=0.03 if kind in ("figure", "when") else 0.0,
+    )
+    best = cands[0].score if cands else 0.0
+    ok, why = answerable(
+        question,
+        kind,
+        cands,
+        index,
+        tokenizer,
+        min_score=refuse_below,
+        min_score_en=refuse_below_en,
+    )
+    if not ok:
+        return Composition("", (), True, kind, best, why)
+
+    top = cands[0]
+    doc_text = index.documents[top.doc_id].text
+    chosen: list[tuple[str, int, int, tuple[str, ...]]] = []  # doc_id, start, end, section
+    direct = ""
+    if kind == "list":
+        for c in cands[:4]:
+            m = _ENUMERATION.search(c.text)
+            if m and c.score >= best - quote_margin:
+                doc_text = index.documents[c.doc_id].text
+                s, e = c.start + m.start(), c.start + m.end()
+                # extend to the whole clause so the category noun stays ("…五大产业集群")
+                for cs, ce in _clauses(c):
+                    if cs <= s and e <= ce:
+                        s, e = cs, ce
+                direct = _strip_clause(doc_text[s:e])
+                chosen.append((c.doc_id, c.start, c.end, c.section))
+                break
+        if not direct:
+            topics = _topic_list(top, index)
+            if len(topics) >= 2:
+                doc_text = index.documents[top.doc_id].text
+                direct = "；".join(doc_text[s : e - 1] for s, e, _ in topics)
+                chosen.extend((top.doc_id, s, e, sec) for s, e, sec in topics)
+    if not direct:
+        need_figure = kind in ("figure", "when")
+        pick = top
+        if need_figure:
+            with_fig = [
+                c for c in cands[:6] if _DIGITS.search(c.text) and c.score >= best - quote_margin
+            ]
+            pick = with_fig[0] if with_fig else top
+        doc_text = index.documents[pick.doc_id].text
+        direct = _best_clause(
+            pick, doc_text, q_tokens, need_figure and bool(_DIGITS.search(pick.text))
+        )
+        chosen.append((pick.doc_id, pick.start, pick.end, pick.section))
+    for c in cands:
+        if len(chosen) >= max_quotes or c.score < best - quote_margin:
+            break
+        if not any(c.start < e and s < c.end for _, s, e, _ in chosen):
+            chosen.append((c.doc_id, c.start, c.end, c.section))
+    citations = tuple(
+        Citation(
+            n=i,
+            doc_id=d,
+            section=sec,
+            start=s,
+            end=e,
+            quote=index.documents[d].text[s:e],
+            kind=sentence_kind(index.documents[d].text[s:e], sec),
+        )
+        for i, (d, s, e, sec) in enumerate(chosen, start=1)
+    )
+    if unsupported_figures(direct, [c.quote for c in citations]):
+        direct = ""  # the figure check failed: show the quotes alone
+    return Composition(direct, citations, False, kind, best)
+
+
+KIND_LABEL_ZH = {"achievement": "已完成", "target": "目标/计划", "other": "其他"}
+KIND_LABEL_EN = {"achievement": "achievement", "target": "target/plan", "other": "other"}
+
+
+def render(question: str, comp: Composition, hits: Sequence[Hit]) -> str:
+    """The answer text: direct answer, then the quotes with their markers."""
+    english = is_english(question)
+    if comp.refused:
+        if english:
+            lead = (
+                "The report does not say anything about this. The nearest passages are "
+                "listed below as related content (相关内容), not as an answer."
+            )
+        else:
+            lead = (
+                f"报告中没有找到关于“{_topic(question)}”的内容。以下是最接近的段落，"
+                "仅作为相关内容，不是答案。"
+            )
+        related = [f"- {' › '.join(h.chunk.section)}：{h.chunk.text}" for h in hits[:3]]
+        return "\n".join([lead, "", "相关内容：", *related]) if related else lead
+    labels = KIND_LABEL_EN if english else KIND_LABEL_ZH
+    quotes = [f"“{c.quote}”[{c.n}]（{labels[c.kind]}）" for c in comp.citations]
+    if english:
+        lead = (
+            f"The report says: {comp.direct_answer} [1]"
+            if comp.direct_answer
+            else "The report says (quoted in Chinese):"
+        )
+        return "\n".join([lead, "", "Sources:", *quotes])
+    lead = comp.direct_answer + "。" if comp.direct_answer else "报告原文如下："
+    return "\n".join([lead, "", "依据：", *quotes])
+
+
+def _topic(question: str) -> str:
+    q = re.sub(r"^(请问|我想知道|报告里?|报告中)", "", question.strip())
+    q = re.sub(r"[?？!！。.]+$", "", q)
+    return q[:40]

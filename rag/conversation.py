@@ -1,0 +1,102 @@
+"""Follow-up questions: resolve a short elliptical question against earlier turns.
+
+"那教育呢？" after "医疗方面有什么打算？" becomes "教育方面有什么打算" (the new topic in the
+old question's frame); "具体有哪些？" becomes the previous question plus the new words.
+Only retrieval uses the resolved question; the answer still shows what the user asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .keyword import STOPWORDS
+
+# "那教育呢" / "那么城镇化率呢" / "还有就业呢" / "what about education?"
+_WHAT_ABOUT = re.compile(
+    r"^(?:那么?|还有|那关于|关于)?(?P<topic>[^，,。？?！!]{1,12}?)(?:呢|怎么样|如何)[?？]?$"
+)
+_WHAT_ABOUT_EN = re.compile(r"^(?:and |what about |how about )(?P<topic>.{1,40}?)[?.]?$", re.I)
+_ELLIPTICAL = re.compile(
+    r"^(?:具体|详细|那|那么|还有|其中|它|这些|这个|那些|他们|and\b|what else)", re.I
+)
+# words that frame a question rather than name its topic
+FRAME = frozenset(
+    [
+        "目标",
+        "打算",
+        "计划",
+        "措施",
+        "政策",
+        "方面",
+        "情况",
+        "工作",
+        "多少",
+        "几",
+        "哪些",
+        "什么",
+        "怎么",
+        "怎样",
+        "如何",
+        "有",
+        "是",
+        "会",
+        "要",
+        "今后",
+        "五年",
+        "未来",
+        "过去",
+        "提高",
+        "达到",
+        "新增",
+        "具体",
+    ]
+)
+MAX_FOLLOWUP_CHARS = 14
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str = ""
+
+
+def _swap_topic(previous: str, topic: str, tokens: Sequence[str]) -> str:
+    """Replace the first run of topic words in ``previous`` with ``topic``."""
+    content = [t for t in tokens if t not in STOPWORDS and t not in FRAME and len(t) > 1]
+    if not content:
+        return f"{topic} {previous}"
+    first = content[0]
+    start = previous.find(first)
+    if start < 0:
+        return f"{topic} {previous}"
+    end = start + len(first)
+    for t in content[1:]:  # extend over adjacent topic words ("森林" "覆盖率")
+        if previous.startswith(t, end):
+            end += len(t)
+    return previous[:start] + topic + previous[end:]
+
+
+def resolve_followup(
+    question: str, history: Sequence[Turn], words: Callable[[str], list[str]]
+) -> str:
+    """The question to retrieve with, given the conversation so far.
+
+    ``words`` segments Chinese into words (jieba's precise mode).
+    """
+    q = question.strip()
+    if not history or len(q) > MAX_FOLLOWUP_CHARS and not _WHAT_ABOUT_EN.match(q):
+        return q
+    previous = history[-1].question.strip()
+    m = _WHAT_ABOUT.match(q)
+    if m:
+        return _swap_topic(previous, m.group("topic").strip(), words(previous))
+    m = _WHAT_ABOUT_EN.match(q)
+    if m:  # no English segmentation here: put the new topic first, keep the old frame
+        return f"{m.group('topic').strip()}: {previous}"
+    if _ELLIPTICAL.match(q) or len(q) <= 6:
+        return f"{previous} {q}"
+    return q
