@@ -28,15 +28,17 @@ if TYPE_CHECKING:
 QuestionKind = Literal["figure", "when", "list", "which", "general"]
 
 _FIGURE_Q = re.compile(
-    r"多少|几[个家项所条年倍大部届次成]|比例|比重|占比|增长|下降|提高到|目标是|百分|多大|多长|多远|"
+    r"多少|(?<!好)几[个家项所条年倍大部届次成]|比例|比重|占比|增长|下降|提高到|目标是|百分|多大|多长|多远|"
     r"how (?:much|many|far|long|big)|percent|rate|target|figure|number of|increase|grow",
     re.I,
 )
 _LIST_Q = re.compile(
-    r"哪些|哪几|有什么|都有|包括|包含|列举|几大|分别|what are|which (?:\w+ )*(?:are|were)|"
+    r"哪些|哪几|都有|包括|包含|列举|几大|分别|what are|which (?:\w+ )*(?:are|were)|"
     r"\blist\b|name the|what (?:\w+ )*(?:plans|measures|industries|items|goals|targets)",
     re.I,
 )
+# asking about plans or help in general ("有什么打算", "会不会…", "怎么办"): not a list
+_OPEN_Q = re.compile(r"打算|怎么办|办法|举措|怎么样|会不会|能不能|管不管|[吗嘛]\s*[？?]?$")
 _WHEN_Q = re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|几日|\bwhen\b|what year", re.I)
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|\d{4}\s*[—-]")
 # a figure written with Chinese numerals and a measure word: 两年, 五届, 十件, 翻一番
@@ -71,6 +73,8 @@ def is_english(question: str) -> bool:
 def question_kind(question: str) -> QuestionKind:
     if _WHEN_Q.search(question):
         return "when"
+    if _OPEN_Q.search(question) and not _FIGURE_Q.search(question):
+        return "general"
     if _LIST_Q.search(question):
         return "list"
     if _FIGURE_Q.search(question):
@@ -92,7 +96,7 @@ def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
     if achievement and not in_plan:
         return "achievement"
     if in_review:
-        return "achievement" if achievement else "other"
+        return "achievement" if achievement or has_figure(sentence) else "other"
     if in_plan:
         return "target"
     return "other"
@@ -107,7 +111,7 @@ GENERIC = frozenset(
     乐山 全市 我市 市里 今后 五年 今年 去年 未来 现在 目前 政府 报告 工作 方面
     情况 具体 主要 要求 提出 计划 打算 目标 措施 达到 提高 实现 建设 发展 推动
     推进 加强 哪些 什么 多少 怎么 怎样 如何 为什么 名字 分别 一共 总共 以后
-    能否 可以 过去 这份 这次 当前 今后五年 具体措施 哪一年 时候
+    能否 可以 过去 这份 这次 当前 今后五年 具体措施 哪一年 时候 态度 看法 回顾 总结
     """.split()  # noqa: SIM905
 )
 
@@ -160,7 +164,7 @@ def answerable(
     min_present: float = 0.67,
     min_present_open: float = 0.34,
     min_coverage: float = 0.5,
-    margin: float = 0.05,
+    near_top: int = 5,
 ) -> tuple[bool, str]:
     """Whether the retrieved sentences can answer ``question``, and why not.
 
@@ -169,7 +173,7 @@ def answerable(
     2. A Chinese question that asks for something specific (a figure, a date, an item, a
        list) needs at least ``min_present`` of its subject words to occur in the report:
        it never mentions 地铁 or 诈骗.
-    3. A figure (date) question needs one of the best sentences to cover ``min_coverage``
+    3. A figure (date) question needs one of the ``near_top`` best sentences to cover ``min_coverage``
        of its subject words and hold a figure (date) next to one of them: the report has
        65%以上 for 民生支出, but nothing for 门票 or 停车位.
     """
@@ -190,7 +194,7 @@ def answerable(
         missing = [w for w in subjects if w not in present]
         return False, f"the report never mentions {'、'.join(missing)}"
     if kind in ("figure", "when"):
-        near = [c for c in cands if c.score >= best - margin]
+        near = cands[:near_top]
         if not figure_supported(near, subjects, dates=kind == "when", min_coverage=min_coverage):
             what = "date" if kind == "when" else "figure"
             return False, f"no {what} next to {'、'.join(present)}"
@@ -293,6 +297,15 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
     return _strip_clause(best)
 
 
+def _names_subject(c: Candidate, m: re.Match[str], subjects: set[str]) -> bool:
+    clause = next((c.text[s:e] for s, e in _CLAUSE_SPANS(c.text) if s <= m.start() < e), "")
+    return not subjects or any(w in clause for w in subjects)
+
+
+def _CLAUSE_SPANS(text: str) -> list[tuple[int, int]]:  # noqa: N802
+    return [(m.start(), m.end()) for m in _CLAUSE.finditer(text)]
+
+
 def _topic_list(c: Candidate, index: Index) -> list[tuple[int, int, tuple[str, ...]]]:
     """Topic sentences of the sibling paragraphs of ``c``'s section (items of a list that
     sit in different paragraphs, e.g. the five main goals)."""
@@ -360,7 +373,8 @@ def compose(
     if kind == "list":
         for c in cands[:4]:
             m = _ENUMERATION.search(c.text)
-            if m and c.score >= best - quote_margin:
+            # an enumeration answers only when it names what was asked ("…五大产业集群")
+            if m and c.score >= best - quote_margin and _names_subject(c, m, q_tokens):
                 doc_text = index.documents[c.doc_id].text
                 s, e = c.start + m.start(), c.start + m.end()
                 # extend to the whole clause so the category noun stays ("…五大产业集群")

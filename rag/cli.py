@@ -66,6 +66,28 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .pipeline import Pipeline
+    from .retrieval import validate_question
+    from .serialize import answer_json
+
+    question = validate_question(args.question, settings.max_question_chars)
+    pipe = Pipeline(settings).load(show_progress=sys.stderr.isatty())
+    answer = pipe.answer(question, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.answer)
+    if answer.citations:
+        print("\n引用 / citations:")
+        for c in answer.citations:
+            print(f"[{c.n}] {' › '.join(c.section)}  [{c.start}, {c.end})  ({c.kind})")
+            print(f"    “{c.quote}”")
+    for note in answer.notes:
+        print(f"\n({note})", file=sys.stderr)
+    return 0
+
+
 def _eval_run(settings: Settings, questions, *, top_k: int, mode=None, label: str = ""):  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
@@ -177,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["dense", "keyword", "fused"], default=None)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print the answer JSON")
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="run a question set and write metrics + a report")
     p.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))

