@@ -3,8 +3,8 @@
 import re
 
 import pytest
-
 from conftest import SEEDS, FakeEmbedder
+
 from rag.answer import (
     answerable,
     compose,
@@ -90,8 +90,13 @@ def test_list_question_gets_every_item(real_pipeline):
 @pytest.mark.model
 def test_items_in_different_paragraphs_are_listed_from_topic_sentences(real_pipeline):
     a = real_pipeline.answer("今后五年的主要目标有哪些？")
-    goals = ["经济实力明显增强", "发展活力充分迸发", "绿色转型全面提速", "治理效能显著提升",
-             "人民生活更加幸福"]
+    goals = [
+        "经济实力明显增强",
+        "发展活力充分迸发",
+        "绿色转型全面提速",
+        "治理效能显著提升",
+        "人民生活更加幸福",
+    ]
     for goal in goals:
         assert goal in a.direct_answer
     assert len(a.citations) >= 5
@@ -144,28 +149,34 @@ def test_timings_and_metadata(pipe):
     assert a.latency_ms >= a.timings["compose_ms"]
 
 
-@pytest.mark.parametrize("q,kind", [
-    ("新增城镇就业多少人", "figure"),
-    ("要培育几个千亿级产业集群", "figure"),
-    ("五大产业集群是哪些", "list"),
-    ("乐山什么时候修地铁", "when"),
-    ("乐山港将升级打造为什么港", "which"),
-    ("我家孩子上幼儿园难，政府有什么打算？", "general"),
-    ("去政府办事还要跑好几个窗口吗？", "general"),
-    ("How many kilometres of expressway will be built?", "figure"),
-])
+@pytest.mark.parametrize(
+    "q,kind",
+    [
+        ("新增城镇就业多少人", "figure"),
+        ("要培育几个千亿级产业集群", "figure"),
+        ("五大产业集群是哪些", "list"),
+        ("乐山什么时候修地铁", "when"),
+        ("乐山港将升级打造为什么港", "which"),
+        ("我家孩子上幼儿园难，政府有什么打算？", "general"),
+        ("去政府办事还要跑好几个窗口吗？", "general"),
+        ("How many kilometres of expressway will be built?", "figure"),
+    ],
+)
 def test_question_kind(q, kind):
     assert question_kind(q) == kind
 
 
-@pytest.mark.parametrize("sentence,section,kind", [
-    ("新增城镇就业26.2万人。", ("过去五年工作回顾",), "achievement"),
-    ("森林覆盖率提高到62%。", ("今后五年工作的主要考虑", "主要目标"), "target"),
-    ("力争新建高速公路210公里。", ("今后五年工作的主要考虑",), "target"),
-    ("对此,我们高度重视,将采取有力措施,认真加以解决。", ("过去五年工作回顾",), "target"),
-    ("获评全国居家和社区养老服务改革试点优秀城市。", ("过去五年工作回顾",), "achievement"),
-    ("这是一句话。", (), "other"),
-])
+@pytest.mark.parametrize(
+    "sentence,section,kind",
+    [
+        ("新增城镇就业26.2万人。", ("过去五年工作回顾",), "achievement"),
+        ("森林覆盖率提高到62%。", ("今后五年工作的主要考虑", "主要目标"), "target"),
+        ("力争新建高速公路210公里。", ("今后五年工作的主要考虑",), "target"),
+        ("对此,我们高度重视,将采取有力措施,认真加以解决。", ("过去五年工作回顾",), "target"),
+        ("获评全国居家和社区养老服务改革试点优秀城市。", ("过去五年工作回顾",), "achievement"),
+        ("这是一句话。", (), "other"),
+    ],
+)
 def test_sentence_kind(sentence, section, kind):
     assert sentence_kind(sentence, section) == kind
 
@@ -190,8 +201,15 @@ def test_answerable_needs_candidates():
 
 def test_render_refusal_in_english_offers_related_content(pipe):
     r = pipe.search("How many subway lines will Leshan build?")
-    comp = compose("How many subway lines?", r.hits, pipe.index, query_vector=r.query_vector,
-                   tokenizer=None, refuse_below=2.0, refuse_below_en=2.0)
+    comp = compose(
+        "How many subway lines?",
+        r.hits,
+        pipe.index,
+        query_vector=r.query_vector,
+        tokenizer=None,
+        refuse_below=2.0,
+        refuse_below_en=2.0,
+    )
     text = render("How many subway lines?", comp, r.hits)
     assert comp.refused and text.startswith("The report does not say")
     assert "相关内容" in text

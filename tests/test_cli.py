@@ -4,8 +4,8 @@ exercised by the tests marked ``model``)."""
 import json
 
 import pytest
-
 from conftest import FakeEmbedder
+
 from rag import cli
 from rag.config import Settings
 
@@ -82,18 +82,41 @@ def test_ask_json_has_the_answer_shape(run):
     code, out, _ = run("ask", "森林覆盖率提高到多少", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) >= {"question", "answer", "direct_answer", "refused", "citations", "hits",
-                         "engine", "model", "index_version", "latency_ms", "timings"}
+    assert set(data) >= {
+        "question",
+        "answer",
+        "direct_answer",
+        "refused",
+        "citations",
+        "hits",
+        "engine",
+        "model",
+        "index_version",
+        "latency_ms",
+        "timings",
+    }
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "section", "start", "end", "quote", "kind"}
 
 
 def test_eval_writes_results_and_report(run, tmp_path):
     qfile = tmp_path / "q.jsonl"
-    qfile.write_text(json.dumps({
-        "id": "a", "question": "森林覆盖率", "lang": "zh", "type": "number",
-        "answer_keywords": ["60%"], "evidence": ["森林覆盖率达到60%"], "section": "s"},
-        ensure_ascii=False) + "\n", encoding="utf-8")
+    qfile.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "question": "森林覆盖率",
+                "lang": "zh",
+                "type": "number",
+                "answer_keywords": ["60%"],
+                "evidence": ["森林覆盖率达到60%"],
+                "section": "s",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     code, out, _ = run("eval", "--questions", str(qfile), "--output", str(tmp_path / "out"))
     assert code == 0 and "hit@1" in out
     for name in ("results.jsonl", "summary.json", "report.md", "report.html"):
