@@ -173,8 +173,9 @@ def answerable(
     2. A Chinese question that asks for something specific (a figure, a date, an item, a
        list) needs at least ``min_present`` of its subject words to occur in the report:
        it never mentions 地铁 or 诈骗.
-    3. A figure (date) question needs one of the ``near_top`` best sentences to cover ``min_coverage``
-       of its subject words and hold a figure (date) next to one of them: the report has
+    3. A figure (date) question needs one of the ``near_top`` best sentences to cover
+       ``min_coverage`` of its subject words and hold a figure (date) next to one of them:
+       the report has
        65%以上 for 民生支出, but nothing for 门票 or 停车位.
     """
     if not cands:
