@@ -67,7 +67,8 @@ _PLAN_SECTION = re.compile(r"今后|主要目标|指导思想|任务|计划|考�
 
 
 def is_english(question: str) -> bool:
-    return len(_LATIN.findall(question)) > 2 * len(_CJK.findall(question))
+    text = re.sub(r"<[^>]*>", " ", question)  # markup is not language
+    return len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text))
 
 
 def question_kind(question: str) -> QuestionKind:

@@ -117,3 +117,41 @@ def real_pipeline(tmp_path_factory: pytest.TempPathFactory):
         model_cache_dir=ROOT / ".cache" / "models",
     )
     return Pipeline(settings).load()
+
+
+def start_server(app, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+    """Run ``app`` under a real uvicorn on a free loopback port, in a thread."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://{host}:{port}"
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    """The whole app (API + chat) on a real uvicorn, with a fake-embedder pipeline."""
+    from rag.index import build_index
+    from rag.pipeline import Pipeline
+    from web.app import create_app
+
+    settings = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("live"))
+    emb = FakeEmbedder()
+    pipe = Pipeline(settings, embedder=emb, index=build_index(settings, emb)).load()
+    server, thread, url = start_server(create_app(settings, pipeline=pipe))
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -6,6 +6,7 @@ plain text (no Markdown, no HTML), so nothing from either can run in the browser
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -49,7 +50,8 @@ def build_chat(app: FastAPI) -> gr.Blocks:
         cits: list[dict[str, Any]] = []
         if not question:
             return messages, "", turns, gr.update(choices=[], value=None), [], cits
-        messages.append({"role": "user", "content": question})
+        # the Chatbot renders messages as (sanitized) HTML: escape, so text stays text
+        messages.append({"role": "user", "content": html.escape(question)})
         if pipe is None:
             reply = "索引正在加载，请稍后再试。"
         else:
@@ -65,7 +67,7 @@ def build_chat(app: FastAPI) -> gr.Blocks:
             except Exception:  # never show a stack trace to a citizen
                 log.exception("chat answer failed")
                 reply = "抱歉，出现了内部错误，请稍后再试。"
-        messages.append({"role": "assistant", "content": reply})
+        messages.append({"role": "assistant", "content": html.escape(reply)})
         choices = [_citation_label(c) for c in cits]
         return (messages, "", turns, gr.update(choices=choices, value=None), [], cits)
 
