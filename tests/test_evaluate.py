@@ -1,8 +1,8 @@
 import json
 
 import pytest
-
 from conftest import ROOT, SEEDS, FakeEmbedder
+
 from rag.config import Settings
 from rag.evaluate import (
     DatasetError,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SEEDS, FakeEmbedder
 from fastapi.testclient import TestClient
 
-from conftest import SEEDS, FakeEmbedder
 from rag.config import Settings
 from rag.feedback import FeedbackStore
 from rag.index import build_index
