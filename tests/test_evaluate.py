@@ -23,8 +23,15 @@ QUESTIONS = ROOT / "eval" / "questions.jsonl"
 
 
 def _line(**kw):
-    base = {"id": "q1", "question": "森林覆盖率目标是多少?", "lang": "zh", "type": "number",
-            "answer_keywords": ["62%"], "evidence": ["森林覆盖率提高到62%"], "section": "目标"}
+    base = {
+        "id": "q1",
+        "question": "森林覆盖率目标是多少?",
+        "lang": "zh",
+        "type": "number",
+        "answer_keywords": ["62%"],
+        "evidence": ["森林覆盖率提高到62%"],
+        "section": "目标",
+    }
     base.update(kw)
     return json.dumps(base, ensure_ascii=False)
 
@@ -40,8 +47,7 @@ def test_project_question_set_is_valid_and_large_enough():
     qs = load_questions(QUESTIONS)
     assert len(qs) >= 150
     types = {q.type for q in qs}
-    assert types == {"number", "fact", "list", "paraphrase", "section", "english",
-                     "unanswerable"}
+    assert types == {"number", "fact", "list", "paraphrase", "section", "english", "unanswerable"}
     assert sum(q.type == "unanswerable" for q in qs) >= 20
     assert sum(q.lang == "en" for q in qs) >= 20
 
@@ -55,17 +61,20 @@ def test_every_evidence_is_verbatim_in_the_cleaned_report():
             assert 10 <= len(ev) <= 80, (q.id, ev)
 
 
-@pytest.mark.parametrize("line,message", [
-    ("{not json", "line 1: not valid JSON"),
-    ("[1, 2]", "line 1: expected a JSON object"),
-    (_line(lang="fr"), "line 1: field 'lang'"),
-    (_line(type="trivia"), "line 1: field 'type'"),
-    (_line(evidence="森林"), "line 1: field 'evidence' must be list"),
-    (_line(evidence=[]), "line 1: field 'evidence' is empty"),
-    (_line(question="  "), "line 1: field 'question' is empty"),
-    (json.dumps({"id": "x"}), "line 1: missing field 'question'"),
-    (_line(type="unanswerable"), "line 1: unanswerable question has evidence"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("{not json", "line 1: not valid JSON"),
+        ("[1, 2]", "line 1: expected a JSON object"),
+        (_line(lang="fr"), "line 1: field 'lang'"),
+        (_line(type="trivia"), "line 1: field 'type'"),
+        (_line(evidence="森林"), "line 1: field 'evidence' must be list"),
+        (_line(evidence=[]), "line 1: field 'evidence' is empty"),
+        (_line(question="  "), "line 1: field 'question' is empty"),
+        (json.dumps({"id": "x"}), "line 1: missing field 'question'"),
+        (_line(type="unanswerable"), "line 1: unanswerable question has evidence"),
+    ],
+)
 def test_malformed_lines_name_line_and_field(line, message):
     with pytest.raises(DatasetError, match=message.replace("(", r"\(")):
         parse_questions([line])
@@ -93,14 +102,20 @@ def test_percentile():
 def test_evaluate_scores_and_reports(pipeline, tmp_path):
     lines = [
         _line(id="a", question="森林覆盖率"),
-        _line(id="b", question="地铁什么时候修", type="unanswerable", answer_keywords=[],
-              evidence=[]),
-        _line(id="c", question="新增城镇就业", evidence=["不在报告里的一句话就在这里"],
-              answer_keywords=[]),
+        _line(
+            id="b", question="地铁什么时候修", type="unanswerable", answer_keywords=[], evidence=[]
+        ),
+        _line(
+            id="c",
+            question="新增城镇就业",
+            evidence=["不在报告里的一句话就在这里"],
+            answer_keywords=[],
+        ),
     ]
     qs = parse_questions(lines)
-    run = evaluate(qs, lambda q: pipeline.answer(q, top_k=10), pipeline.index.documents,
-                   label="fake")
+    run = evaluate(
+        qs, lambda q: pipeline.answer(q, top_k=10), pipeline.index.documents, label="fake"
+    )
     assert run.dataset_errors == ["c: evidence not in the report: '不在报告里的一句话就在这里'"]
     a = run.results[0]
     assert a.first_rank is not None and a.first_rank <= 5 and a.evidence_recall_5 == 1.0
@@ -139,7 +154,7 @@ def test_a_failing_question_is_recorded_and_the_run_goes_on(pipeline):
 def test_citation_validity_checks_the_source_slice(pipeline):
     doc = next(iter(pipeline.index.documents.values()))
     i = doc.text.index("森林覆盖率提高到62%")
-    good = Citation(1, doc.doc_id, (), i, i + 11, doc.text[i:i + 11])
+    good = Citation(1, doc.doc_id, (), i, i + 11, doc.text[i : i + 11])
     bad = Citation(2, doc.doc_id, (), i, i + 11, "森林覆盖率提高到70%")
     qs = parse_questions([_line()])
 

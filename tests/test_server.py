@@ -4,8 +4,9 @@ import httpx
 
 
 def test_answer_over_http(live_server):
-    r = httpx.post(f"{live_server}/api/answer", json={"question": "五大产业集群是哪些？"},
-                   timeout=30)
+    r = httpx.post(
+        f"{live_server}/api/answer", json={"question": "五大产业集群是哪些？"}, timeout=30
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["citations"] and body["answer"]
@@ -13,8 +14,12 @@ def test_answer_over_http(live_server):
 
 def test_stream_over_http(live_server):
     events = []
-    with httpx.stream("POST", f"{live_server}/api/answer/stream",
-                      json={"question": "森林覆盖率目标是多少？"}, timeout=30) as r:
+    with httpx.stream(
+        "POST",
+        f"{live_server}/api/answer/stream",
+        json={"question": "森林覆盖率目标是多少？"},
+        timeout=30,
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
             if line.startswith("event: "):

@@ -32,37 +32,60 @@ def test_answer_has_the_answer_shape(client):
     r = client.post("/api/answer", json={"question": "五大产业集群是哪些？"})
     assert r.status_code == 200
     body = r.json()
-    assert {"id", "question", "answer", "direct_answer", "refused", "citations", "hits",
-            "engine", "model", "index_version", "latency_ms", "timings"} <= set(body)
+    assert {
+        "id",
+        "question",
+        "answer",
+        "direct_answer",
+        "refused",
+        "citations",
+        "hits",
+        "engine",
+        "model",
+        "index_version",
+        "latency_ms",
+        "timings",
+    } <= set(body)
     doc = client.get(f"/api/documents/{body['hits'][0]['doc_id']}").json()
     for c in body["citations"]:
-        assert doc["text"][c["start"]:c["end"]] == c["quote"]
+        assert doc["text"][c["start"] : c["end"]] == c["quote"]
 
 
 def test_answer_with_history(client):
-    r = client.post("/api/answer", json={
-        "question": "那城镇化率呢？",
-        "history": [{"question": "森林覆盖率目标是多少？", "answer": "62%"}]})
+    r = client.post(
+        "/api/answer",
+        json={
+            "question": "那城镇化率呢？",
+            "history": [{"question": "森林覆盖率目标是多少？", "answer": "62%"}],
+        },
+    )
     assert r.status_code == 200
     assert any("城镇化率" in n for n in r.json()["notes"])
 
 
 def test_stream_sends_citations_deltas_and_done(client):
-    with client.stream("POST", "/api/answer/stream",
-                       json={"question": "森林覆盖率目标是多少？"}) as r:
+    with client.stream(
+        "POST", "/api/answer/stream", json={"question": "森林覆盖率目标是多少？"}
+    ) as r:
         assert r.status_code == 200
         text = "".join(r.iter_text())
     events = [block for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    names = [next(line[7:] for line in e.splitlines() if line.startswith("event: "))
-             for e in events]
+    names = [
+        next(line[7:] for line in e.splitlines() if line.startswith("event: ")) for e in events
+    ]
     assert names[-1] == "done" and "delta" in names
-    done = json.loads(next(line[6:] for line in events[-1].splitlines()
-                           if line.startswith("data: ")))
+    done = json.loads(
+        next(line[6:] for line in events[-1].splitlines() if line.startswith("data: "))
+    )
     assert names.count("citation") == len(done["citations"])
     if "citation" in names:
         assert names.index("citation") < names.index("delta")
-    deltas = "".join(json.loads(line[6:])["text"] for e in events for line in e.splitlines()
-                     if line.startswith("data: ") and "event: delta" in e)
+    deltas = "".join(
+        json.loads(line[6:])["text"]
+        for e in events
+        for line in e.splitlines()
+        if line.startswith("data: ") and "event: delta" in e
+    )
     assert deltas == done["answer"]
 
 
@@ -81,16 +104,23 @@ def test_documents_and_chunks(client):
     assert doc["outline"] and "三零" in doc["text"]
     chunk_id = client.post("/api/search", json={"question": "森林"}).json()["hits"][0]["chunk_id"]
     chunk = client.get(f"/api/chunks/{chunk_id}").json()
-    assert doc["text"][chunk["start"]:chunk["end"]] == chunk["text"]
+    assert doc["text"][chunk["start"] : chunk["end"]] == chunk["text"]
     assert client.get("/api/documents/nope").status_code == 404
     assert client.get("/api/chunks/nope").status_code == 404
 
 
 def test_openai_compatible_chat(client):
-    r = client.post("/v1/chat/completions", json={
-        "model": "whatever", "temperature": 0.2,
-        "messages": [{"role": "system", "content": "be brief"},
-                     {"role": "user", "content": "五大产业集群是哪些？"}]})
+    r = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "whatever",
+            "temperature": 0.2,
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "五大产业集群是哪些？"},
+            ],
+        },
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["object"] == "chat.completion"
@@ -100,16 +130,20 @@ def test_openai_compatible_chat(client):
 
 
 def test_openai_stream(client):
-    with client.stream("POST", "/v1/chat/completions", json={
-            "stream": True, "messages": [{"role": "user", "content": "森林覆盖率"}]}) as r:
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={"stream": True, "messages": [{"role": "user", "content": "森林覆盖率"}]},
+    ) as r:
         text = "".join(r.iter_text())
     assert "chat.completion.chunk" in text and "[DONE]" in text
 
 
 def test_feedback_by_answer_id_and_by_question(client, tmp_path):
     a = client.post("/api/answer", json={"question": "森林覆盖率目标是多少？"}).json()
-    r = client.post("/api/feedback", json={"answer_id": a["id"], "rating": "down",
-                                           "comment": "不对"})
+    r = client.post(
+        "/api/feedback", json={"answer_id": a["id"], "rating": "down", "comment": "不对"}
+    )
     assert r.status_code == 200
     r2 = client.post("/api/feedback", json={"question": "地铁呢", "rating": "up"})
     assert r2.status_code == 200
@@ -121,10 +155,10 @@ def test_feedback_by_answer_id_and_by_question(client, tmp_path):
     assert exported[-1]["question"] == "森林覆盖率目标是多少？"
     assert exported[-1]["needs_review"] is True
     assert client.post("/api/feedback", json={"rating": "up"}).status_code == 422
-    assert client.post("/api/feedback", json={"answer_id": "nope", "rating": "up"}
-                       ).status_code == 404
-    assert client.post("/api/feedback", json={"question": "x", "rating": "meh"}
-                       ).status_code == 422
+    assert (
+        client.post("/api/feedback", json={"answer_id": "nope", "rating": "up"}).status_code == 404
+    )
+    assert client.post("/api/feedback", json={"question": "x", "rating": "meh"}).status_code == 422
 
 
 def test_health_ready_metrics(client):
@@ -137,15 +171,18 @@ def test_health_ready_metrics(client):
     assert "http_request_duration_seconds" in metrics
 
 
-@pytest.mark.parametrize("body,fragment", [
-    ({"question": ""}, "empty"),
-    ({"question": "   "}, "empty"),
-    ({"question": "乐" * 501}, "500"),
-    ({"question": 42}, "string"),
-    ({}, "question"),
-    ({"question": "森林", "top_k": 0}, "top_k"),
-    ({"question": "森林", "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        ({"question": ""}, "empty"),
+        ({"question": "   "}, "empty"),
+        ({"question": "乐" * 501}, "500"),
+        ({"question": 42}, "string"),
+        ({}, "question"),
+        ({"question": "森林", "top_k": 0}, "top_k"),
+        ({"question": "森林", "extra": 1}, "extra"),
+    ],
+)
 def test_bad_bodies_are_422_with_a_message(client, body, fragment):
     r = client.post("/api/answer", json=body)
     assert r.status_code == 422
@@ -153,8 +190,9 @@ def test_bad_bodies_are_422_with_a_message(client, body, fragment):
 
 
 def test_malformed_json_is_422(client):
-    r = client.post("/api/answer", content=b"{not json",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/api/answer", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
 
 
@@ -170,6 +208,7 @@ def test_oversized_chunked_body_is_413(client):
         for _ in range(40):
             yield "乐".encode() * 300
         yield b'"}'
+
     r = client.post("/api/answer", content=gen(), headers={"content-type": "application/json"})
     assert r.status_code == 413
 
@@ -184,20 +223,41 @@ def test_api_keys(tmp_path):
     app = make_app(tmp_path, api_keys="k1,k2")
     with TestClient(app) as c:
         assert c.post("/api/search", json={"question": "森林"}).status_code == 401
-        assert c.post("/api/search", json={"question": "森林"},
-                      headers={"Authorization": "Bearer k2"}).status_code == 200
-        assert c.post("/api/search", json={"question": "森林"},
-                      headers={"X-API-Key": "k1"}).status_code == 200
-        assert c.post("/v1/chat/completions", json={"messages": [
-            {"role": "user", "content": "森林"}]}).status_code == 401
+        assert (
+            c.post(
+                "/api/search", json={"question": "森林"}, headers={"Authorization": "Bearer k2"}
+            ).status_code
+            == 200
+        )
+        assert (
+            c.post(
+                "/api/search", json={"question": "森林"}, headers={"X-API-Key": "k1"}
+            ).status_code
+            == 200
+        )
+        assert (
+            c.post(
+                "/v1/chat/completions", json={"messages": [{"role": "user", "content": "森林"}]}
+            ).status_code
+            == 401
+        )
         assert c.get("/healthz").status_code == 200
 
 
 def test_openapi_documents_the_api(client):
     spec = client.get("/openapi.json").json()
-    for path in ["/api/answer", "/api/answer/stream", "/api/search", "/api/documents",
-                 "/api/documents/{doc_id}", "/api/chunks/{chunk_id}", "/api/feedback",
-                 "/v1/chat/completions", "/healthz", "/readyz"]:
+    for path in [
+        "/api/answer",
+        "/api/answer/stream",
+        "/api/search",
+        "/api/documents",
+        "/api/documents/{doc_id}",
+        "/api/chunks/{chunk_id}",
+        "/api/feedback",
+        "/v1/chat/completions",
+        "/healthz",
+        "/readyz",
+    ]:
         assert path in spec["paths"], path
     assert client.get("/docs").status_code == 200
 

@@ -68,8 +68,6 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-
-
 class RateLimit:
     """Sliding one-minute window per client for POSTs under ``prefix`` (the chat UI's calls):
     429 with ``Retry-After`` past ``per_minute``."""
