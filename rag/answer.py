@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .chunking import split_sentences
 from .ingest import topic_of
 from .keyword import STOPWORDS
-from .types import Citation, CitationKind, Hit
+from .types import Citation, CitationKind, Document, Hit, Paragraph
 
 if TYPE_CHECKING:
     from .index import Index
     from .keyword import KeywordTokenizer
 
 QuestionKind = Literal["figure", "when", "list", "which", "general"]
+Item = tuple[int, int, tuple[str, ...]]  # start, end, section of a sentence to cite
 
 _FIGURE_Q = re.compile(
     r"多少|(?<!好)几[个家项所条年倍大部届次成]|比例|比重|占比|增长|下降|提高到|目标是|百分|多大|多长|多远|"
@@ -39,6 +41,8 @@ _LIST_Q = re.compile(
 )
 # asking about plans or help in general ("有什么打算", "会不会…", "怎么办"): not a list
 _OPEN_Q = re.compile(r"打算|怎么办|办法|举措|怎么样|会不会|能不能|管不管|[吗嘛]\s*[？?]?$")
+_YES_NO = re.compile(r"会不会|能不能|是不是|管不管|有没有|[吗嘛]\s*[？?]?$")
+_SUBTOPIC_MAX = 15
 _WHEN_Q = re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|几日|\bwhen\b|what year", re.I)
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|\d{4}\s*[—-]")
 # a figure written with Chinese numerals and a measure word: 两年, 五届, 十件, 翻一番
@@ -308,29 +312,68 @@ def _CLAUSE_SPANS(text: str) -> list[tuple[int, int]]:  # noqa: N802
     return [(m.start(), m.end()) for m in _CLAUSE.finditer(text)]
 
 
-def _topic_list(c: Candidate, index: Index) -> list[tuple[int, int, tuple[str, ...]]]:
-    """Topic sentences of the sibling paragraphs of ``c``'s section (items of a list that
-    sit in different paragraphs, e.g. the five main goals)."""
-    doc = index.documents[c.doc_id]
-    parent = c.section[:-1] if _has_topic(doc, c) else c.section
+def _paragraph_topic(doc: Document, p: Paragraph) -> str | None:
+    """The paragraph's topic sentence, when its section path ends with it."""
+    topic = topic_of(doc.text[p.start : p.end])
+    return topic if topic and p.section and topic == p.section[-1] else None
+
+
+def _children_topics(doc: Document, parent: tuple[str, ...]) -> list[Item]:
+    """Topic sentences of the paragraphs right under ``parent`` (e.g. the five 主要目标)."""
     out = []
     for p in doc.paragraphs:
-        if p.is_heading or p.section[:-1] != parent or len(p.section) != len(parent) + 1:
+        if p.is_heading or p.section[:-1] != parent:
             continue
-        text = doc.text[p.start : p.end]
-        topic = topic_of(text)
-        if topic and topic == p.section[-1]:
-            s = p.start + text.index(topic)
+        topic = _paragraph_topic(doc, p)
+        if topic:
+            s = doc.text.index(topic, p.start)
             out.append((s, s + len(topic) + 1, p.section))
     return out
 
 
-def _has_topic(doc, c: Candidate) -> bool:  # type: ignore[no-untyped-def]
-    return any(
-        p.section == c.section and topic_of(doc.text[p.start : p.end]) == c.section[-1]
-        for p in doc.paragraphs
-        if not p.is_heading
-    )
+def _subtopics(doc: Document, p: Paragraph) -> list[Item]:
+    """Short stand-alone sentences inside a topic paragraph that open its parts
+    ("推动标准化生产。加快全链化延伸。发挥品牌化效应。")."""
+    out = []
+    for s, e in split_sentences(doc.text[p.start : p.end], p.start)[1:]:
+        sentence = doc.text[s:e]
+        if sentence.endswith("。") and len(sentence) <= _SUBTOPIC_MAX and not re.search(
+            r"[,，、:：;；]", sentence
+        ):
+            out.append((s, e, p.section))
+    return out
+
+
+def _outline_items(c: Candidate, index: Index, subjects: set[str]) -> list[Item]:
+    """The items of the part of the outline the question names: the sub-topics of a topic
+    paragraph, or the topics of the paragraphs under a section."""
+    doc = index.documents[c.doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= c.start < p.end), None)
+    if para is None:
+        return []
+    if c.start == para.start and any(w in c.text for w in subjects):
+        # the question names what the paragraph's opening sentence announces
+        items = _subtopics(doc, para)
+        if len(items) >= 2:
+            return items
+    for depth in range(len(c.section), 0, -1):
+        if not any(w in c.section[depth - 1] for w in subjects):
+            continue
+        if depth == len(c.section) and _paragraph_topic(doc, para):
+            items = _subtopics(doc, para)
+        else:
+            items = _children_topics(doc, c.section[:depth])
+        if len(items) >= 2:
+            return items
+    return []
+
+
+def _sibling_topics(c: Candidate, index: Index) -> list[Item]:
+    """Topics of the paragraphs beside ``c``'s (items that sit in different paragraphs)."""
+    doc = index.documents[c.doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= c.start < p.end), None)
+    parent = c.section[:-1] if para is not None and _paragraph_topic(doc, para) else c.section
+    return _children_topics(doc, parent)
 
 
 def compose(
@@ -386,12 +429,14 @@ def compose(
                 direct = _strip_clause(doc_text[s:e])
                 chosen.append((c.doc_id, c.start, c.end, c.section))
                 break
-        if not direct:
-            topics = _topic_list(top, index)
-            if len(topics) >= 2:
-                doc_text = index.documents[top.doc_id].text
-                direct = "；".join(doc_text[s : e - 1] for s, e, _ in topics)
-                chosen.extend((top.doc_id, s, e, sec) for s, e, sec in topics)
+    if not direct and (kind == "list" or kind == "general" and not _YES_NO.search(question)):
+        items = _outline_items(top, index, q_tokens)
+        if not items and kind == "list":
+            items = _sibling_topics(top, index)
+        if len(items) >= 2:
+            doc_text = index.documents[top.doc_id].text
+            direct = "；".join(doc_text[s:e].rstrip("。") for s, e, _ in items)
+            chosen.extend((top.doc_id, s, e, sec) for s, e, sec in items)
     if not direct:
         need_figure = kind in ("figure", "when")
         pick = top

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .answer import compose, render
 from .config import Settings
 from .conversation import Turn, resolve_followup
+from .llm import llm_answer
 from .retrieval import Mode, Retriever, validate_question
 from .types import Answer, SearchResult
 
@@ -75,7 +76,8 @@ class Pipeline:
         top_k: int | None = None,
         mode: Mode | None = None,
     ) -> Answer:
-        """Retrieve passages and compose a cited answer (see :mod:`rag.answer`)."""
+        """Retrieve passages and compose a cited answer (see :mod:`rag.answer`); with
+        ``llm_base_url`` set, an LLM rewrites it from the citations (see :mod:`rag.llm`)."""
         t0 = time.perf_counter()
         retriever = self.retriever
         assert self.embedder is not None and self.index is not None
@@ -102,6 +104,22 @@ class Pipeline:
             notes.append(f"refused: {comp.refusal_reason}")
         text = render(q, comp, result.hits)
         compose_ms = (time.perf_counter() - tc) * 1000
+        timings = {
+            "embed_ms": result.embed_ms,
+            "search_ms": result.search_ms,
+            "compose_ms": compose_ms,
+        }
+        if self.settings.llm_base_url and not comp.refused and comp.citations:
+            tl = time.perf_counter()
+            llm_text, llm_notes = llm_answer(self.settings, query, comp.citations)
+            if llm_text is not None:
+                # the LLM's checked text, then the same quote list the extractive answer
+                # shows (rendered without a direct answer, the lead is one fixed line)
+                quotes = render(q, replace(comp, direct_answer=""), result.hits)
+                text = llm_text + "\n\n" + quotes.partition("\n\n")[2]
+                notes.append("answer written by LLM (checked against citations)")
+            notes.extend(llm_notes)
+            timings["llm_ms"] = (time.perf_counter() - tl) * 1000
         return Answer(
             question=q,
             answer=text,
@@ -113,10 +131,6 @@ class Pipeline:
             model=self.embedder.model_id,
             index_version=self.index.version,
             latency_ms=(time.perf_counter() - t0) * 1000,
-            timings={
-                "embed_ms": result.embed_ms,
-                "search_ms": result.search_ms,
-                "compose_ms": compose_ms,
-            },
+            timings=timings,
             notes=tuple(notes),
         )
