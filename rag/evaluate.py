@@ -308,7 +308,7 @@ def result_row(r: QuestionResult) -> dict[str, Any]:
     """One line of ``results.jsonl``."""
     from .serialize import answer_json
 
-    row = {"id": r.question.id, "type": r.question.type, "lang": r.question.lang}
+    row: dict[str, Any] = {"id": r.question.id, "type": r.question.type, "lang": r.question.lang}
     row.update(answer_json(r.answer))
     row.update(
         {

@@ -105,7 +105,7 @@ class FeedbackStore:
     def export_candidates(self) -> list[dict[str, Any]]:
         """👎 items as candidate eval questions, marked ``needs_review``: a person fills in
         type, evidence and keywords (the parser rejects empty evidence until then)."""
-        out = []
+        out: list[dict[str, Any]] = []
         for item in self.items("down"):
             ascii_share = sum(c.isascii() and c.isalpha() for c in item.question) / max(
                 len(item.question), 1

@@ -62,6 +62,13 @@ def get_pipeline(request: Request) -> Pipeline:
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
+_ERROR: dict[str, Any] = {"model": schemas.ErrorOut}
+# what every route with a JSON body can answer besides 200: an undecodable body (400, from
+# FastAPI), a body over RAG_MAX_BODY_BYTES (413, BodySizeLimit) and an invalid request
+# (422: FastAPI's validation list or InvalidQuestion's message, both fit ErrorOut)
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {400: _ERROR, 413: _ERROR, 422: _ERROR}
+_EVENT_STREAM: dict[str, Any] = {"content": {"text/event-stream": {}}}
+
 
 def _history(turns: list[schemas.TurnIn]) -> list[Turn]:
     return [Turn(t.question, t.answer) for t in turns]
@@ -108,7 +115,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         "/api/answer",
         response_model=schemas.AnswerOut,
         dependencies=[api_key],
-        responses={422: {"model": schemas.ErrorOut}, 413: {"model": schemas.ErrorOut}},
+        responses=BODY_ERRORS,
     )
     def post_answer(req: schemas.AnswerRequest, pipe: PipelineDep) -> dict[str, Any]:
         """A cited answer: direct answer, verbatim quotes with [n] markers, citations."""
@@ -118,7 +125,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     @app.post(
         "/api/answer/stream",
         dependencies=[api_key],
-        responses={200: {"content": {"text/event-stream": {}}}, 422: {"model": schemas.ErrorOut}},
+        responses={200: _EVENT_STREAM, **BODY_ERRORS},
     )
     async def post_answer_stream(
         req: schemas.AnswerRequest, pipe: PipelineDep
@@ -128,7 +135,12 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         answer_id, a = await run_in_threadpool(answer, pipe, req)
         return EventSourceResponse(_answer_events(answer_id, a))
 
-    @app.post("/api/search", response_model=schemas.SearchOut, dependencies=[api_key])
+    @app.post(
+        "/api/search",
+        response_model=schemas.SearchOut,
+        dependencies=[api_key],
+        responses=BODY_ERRORS,
+    )
     def post_search(req: schemas.SearchRequest, pipe: PipelineDep) -> dict[str, Any]:
         """Ranked passages (dense + keyword), without composing an answer."""
         return search_json(pipe.search(req.question, top_k=req.top_k))
@@ -180,7 +192,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         "/api/feedback",
         response_model=schemas.FeedbackOut,
         dependencies=[api_key],
-        responses={404: {"model": schemas.ErrorOut}, 422: {"model": schemas.ErrorOut}},
+        responses={404: _ERROR, **BODY_ERRORS},
     )
     def post_feedback(fb: schemas.FeedbackIn) -> dict[str, Any]:
         """👍/👎 on an answer (by its id, or by the question); stored durably."""
@@ -191,7 +203,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         }
 
     @app.post(
-        "/v1/chat/completions", dependencies=[api_key], responses={422: {"model": schemas.ErrorOut}}
+        "/v1/chat/completions",
+        dependencies=[api_key],
+        responses={200: _EVENT_STREAM, **BODY_ERRORS},  # JSON, or SSE with "stream": true
     )
     def chat_completions(req: schemas.ChatRequest, pipe: PipelineDep) -> Any:
         """OpenAI-compatible: the cited answer as the assistant message; citations in an

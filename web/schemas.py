@@ -6,22 +6,26 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Request bodies are validated strictly: JSON `true` is not the integer 1, nor "5" the
+# integer 5 (lax mode accepted both although the schema says integer / boolean).
+STRICT = ConfigDict(extra="forbid", strict=True)
+
 
 class TurnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     question: str = Field(max_length=2000)
     answer: str = Field("", max_length=20_000)
 
 
 class AnswerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     question: str = Field(description="问题 / the question (≤ RAG_MAX_QUESTION_CHARS characters)")
     history: list[TurnIn] = Field(default_factory=list, max_length=20)
     top_k: int | None = Field(None, gt=0, le=50)
 
 
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     question: str
     top_k: int = Field(5, gt=0, le=50)
 
@@ -99,7 +103,7 @@ class ChunkOut(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     answer_id: str | None = Field(None, max_length=64)
     question: str | None = Field(None, max_length=2000)
     rating: Literal["up", "down"]
@@ -121,6 +125,7 @@ class ReadyOut(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    model_config = ConfigDict(strict=True)
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
 
@@ -130,7 +135,7 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1, max_length=50)
     stream: bool = False
     # other OpenAI fields (temperature, …) are accepted and ignored
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class ErrorOut(BaseModel):
