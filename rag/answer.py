@@ -508,4 +508,5 @@ def render(question: str, comp: Composition, hits: Sequence[Hit]) -> str:
 def _topic(question: str) -> str:
     q = re.sub(r"^(请问|我想知道|报告里?|报告中)", "", question.strip())
     q = re.sub(r"[?？!！。.]+$", "", q)
+    q = re.sub(r"\[(\d+)\]", r"［\1］", q)  # the user's own "[7]" is not a citation marker
     return q[:40]

@@ -14,6 +14,7 @@ atomically, so a half-written index never replaces a good one)::
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -21,6 +22,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,50 +215,68 @@ def save_index(index: Index, target: Path) -> Path:
 
     The files go to a fresh versioned directory next to ``target``; ``target`` is then
     a symlink swapped in one ``os.replace``. Readers see the old index or the new one,
-    never a mix, and a crash mid-write leaves the old one in place.
+    never a mix, and a crash mid-write leaves the old one in place. One writer at a time
+    (a file lock), so what a dead build left behind can be cleared safely.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    final_dir = target.parent / f"{target.name}-{index.version}"
-    tmp_dir = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex}"
-    tmp_dir.mkdir()
-    try:
-        _faiss().write_index(index.vectors, str(tmp_dir / "index.faiss"))
-        _write_jsonl(
-            tmp_dir / "chunks.jsonl",
-            [{**asdict(c), "section": list(c.section)} for c in index.chunks],
-        )
-        index.sentences.save(tmp_dir / "sentences.npz")
-        _write_jsonl(tmp_dir / "documents.jsonl", [_doc_row(d) for d in index.documents.values()])
-        manifest = dict(index.manifest)
-        manifest["files"] = {name: _sha256(tmp_dir / name) for name in FILES}
-        (tmp_dir / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        for name in (*FILES, "manifest.json"):
-            with (tmp_dir / name).open("rb") as f:
-                os.fsync(f.fileno())
-        os.replace(tmp_dir, final_dir)
-        index.manifest = manifest
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
-    previous = target.resolve() if target.is_symlink() else None
-    link_tmp = target.parent / f".link-{uuid.uuid4().hex}"
-    os.symlink(final_dir.name, link_tmp)
-    if target.exists() and not target.is_symlink():
-        shutil.rmtree(target)  # a plain directory from elsewhere: replace it
-    os.replace(link_tmp, target)
-    if previous is not None and previous != final_dir.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
-    _remove_leftovers(target)
+    with _exclusive(target):
+        final_dir = target.parent / f"{target.name}-{index.version}"
+        tmp_dir = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex}"
+        tmp_dir.mkdir()
+        try:
+            _write_files(index, tmp_dir)
+            os.replace(tmp_dir, final_dir)
+        except BaseException:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
+        link_tmp = target.parent / f".link-{target.name}-{uuid.uuid4().hex}"
+        os.symlink(final_dir.name, link_tmp)
+        if target.exists() and not target.is_symlink():
+            shutil.rmtree(target)  # a plain directory from elsewhere: replace it
+        os.replace(link_tmp, target)
+        _remove_leftovers(target)
     return final_dir
 
 
+def _write_files(index: Index, out: Path) -> None:
+    _faiss().write_index(index.vectors, str(out / "index.faiss"))
+    _write_jsonl(
+        out / "chunks.jsonl",
+        [{**asdict(c), "section": list(c.section)} for c in index.chunks],
+    )
+    index.sentences.save(out / "sentences.npz")
+    _write_jsonl(out / "documents.jsonl", [_doc_row(d) for d in index.documents.values()])
+    manifest = dict(index.manifest)
+    manifest["files"] = {name: _sha256(out / name) for name in FILES}
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    for name in (*FILES, "manifest.json"):
+        with (out / name).open("rb") as f:
+            os.fsync(f.fileno())
+    index.manifest = manifest
+
+
+@contextmanager
+def _exclusive(target: Path) -> Iterator[None]:
+    """Hold the index's write lock (a second builder waits for the first)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
 def _remove_leftovers(target: Path) -> None:
-    """Delete temporary directories of builds that died (kill -9) before finishing."""
-    for p in target.parent.glob(f".tmp-{target.name}-*"):
-        if time.time() - p.stat().st_mtime > 60:
-            shutil.rmtree(p, ignore_errors=True)
+    """Delete what builds left behind: the previous version, and the temporary or finished
+    directories of builds that died (kill -9) before their swap. Called under the lock."""
+    current = target.resolve()
+    for pattern in (f".tmp-{target.name}-*", f".link-{target.name}-*", f"{target.name}-*"):
+        for p in target.parent.glob(pattern):
+            if p.resolve() == current:
+                continue
+            if p.is_symlink() or p.is_file():
+                p.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def _doc_row(d: Document) -> dict[str, Any]:

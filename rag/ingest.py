@@ -57,8 +57,13 @@ def slugify(name: str) -> str:
 
 
 def strip_markup(text: str) -> str:
-    """Remove ``**`` emphasis markers and page-jump notes."""
-    return _PRINT_ARTIFACT.sub("", _EMPHASIS.sub("", text))
+    """Remove ``**`` emphasis markers and page-jump notes (until none is left: removing
+    one can join the pieces of another, as in ``*(紧接第1版)*``)."""
+    while True:
+        cleaned = _PRINT_ARTIFACT.sub("", _EMPHASIS.sub("", text))
+        if cleaned == text:
+            return cleaned
+        text = cleaned
 
 
 def ends_sentence(text: str) -> bool:
