@@ -112,21 +112,9 @@ def _eval_run(settings: Settings, questions, *, top_k: int, mode=None, label: st
     return run
 
 
-COMPARE_ROWS = (
-    "hit@1",
-    "hit@3",
-    "hit@5",
-    "hit@10",
-    "mrr@10",
-    "evidence_recall@5",
-    "latency_p50_ms",
-    "latency_p95_ms",
-)
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .evaluate import load_questions
-    from .report import fmt, markdown_table, write_report
+    from .report import COMPARE_ROWS, fmt, markdown_table, metrics_table, write_report
 
     questions = load_questions(args.questions)
     out: Path = args.output
@@ -162,9 +150,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         summary = write_report(run, out / label.replace(" ", "_").replace("(", "").replace(")", ""))
         columns[label] = summary["overall"]
         by_type[label] = {t: m["mrr@10"] for t, m in summary["by_type"].items()}
-    table = [["metric", *columns]] + [
-        [r, *(fmt(m.get(r)) for m in columns.values())] for r in COMPARE_ROWS
-    ]
+    table = metrics_table(columns, COMPARE_ROWS)
     types = sorted({t for v in by_type.values() for t in v if v[t] is not None})
     table += [[f"mrr@10 {t}", *(fmt(by_type[c].get(t)) for c in columns)] for t in types]
     text = markdown_table(table)

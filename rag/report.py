@@ -29,6 +29,19 @@ _METRIC_ROWS = (
 )
 
 
+# the side-by-side table of `rag eval --compare` (per-type MRR rows are added to it)
+COMPARE_ROWS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "evidence_recall@5",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+
+
 def fmt(value: Any) -> str:
     if value is None:
         return "–"

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .types import Answer, Citation, Hit, SearchResult
+from .types import Answer, Chunk, Citation, Hit, SearchResult
 
 
-def hit_json(rank: int, hit: Hit) -> dict[str, Any]:
-    c = hit.chunk
+def chunk_json(c: Chunk) -> dict[str, Any]:
     return {
-        "rank": rank,
         "chunk_id": c.chunk_id,
         "doc_id": c.doc_id,
         "section": list(c.section),
         "start": c.start,
         "end": c.end,
         "text": c.text,
-        "score": round(hit.score, 6),
     }
+
+
+def hit_json(rank: int, hit: Hit) -> dict[str, Any]:
+    return {"rank": rank, **chunk_json(hit.chunk), "score": round(hit.score, 6)}
 
 
 def hits_json(hits: tuple[Hit, ...]) -> list[dict[str, Any]]:

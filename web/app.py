@@ -25,7 +25,7 @@ from rag.conversation import Turn
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
 from rag.retrieval import InvalidQuestion
-from rag.serialize import answer_json, citation_json, search_json
+from rag.serialize import answer_json, chunk_json, citation_json, search_json
 from rag.types import Answer
 
 from . import schemas
@@ -179,14 +179,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         c = pipe.index.chunk(chunk_id)
         if c is None:
             raise HTTPException(404, f"no chunk {chunk_id!r}")
-        return {
-            "chunk_id": c.chunk_id,
-            "doc_id": c.doc_id,
-            "section": list(c.section),
-            "start": c.start,
-            "end": c.end,
-            "text": c.text,
-        }
+        return chunk_json(c)
 
     @app.post(
         "/api/feedback",
