@@ -43,6 +43,7 @@ _LIST_Q = re.compile(
 _OPEN_Q = re.compile(r"打算|怎么办|办法|举措|怎么样|会不会|能不能|管不管|[吗嘛]\s*[？?]?$")
 _YES_NO = re.compile(r"会不会|能不能|是不是|管不管|有没有|[吗嘛]\s*[？?]?$")
 _SUBTOPIC_MAX = 15
+_MIN_SUPPORT_CHARS = 16
 _WHEN_Q = re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|几日|\bwhen\b|what year", re.I)
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|\d{4}\s*[—-]")
 # a figure written with Chinese numerals and a measure word: 两年, 五届, 十件, 翻一番
@@ -242,8 +243,8 @@ class Composition:
 
 def _tokens(tokenizer: KeywordTokenizer | None, text: str) -> set[str]:
     """Words that name the question's subject (for the keyword bonus and clause choice)."""
-    if tokenizer is None:
-        return set()
+    if tokenizer is None or is_english(text):
+        return set()  # English words never occur in the Chinese text
     return set(subject_words(text, tokenizer)) or {
         t for t in tokenizer(text) if len(t) > 1 or t.isdigit()
     }
@@ -453,6 +454,8 @@ def compose(
     for c in cands:
         if len(chosen) >= max_quotes or c.score < best - quote_margin:
             break
+        if len(c.text) < _MIN_SUPPORT_CHARS:
+            continue  # a bare topic line ("深化污染防治。") supports nothing on its own
         if not any(c.start < e and s < c.end for _, s, e, _ in chosen):
             chosen.append((c.doc_id, c.start, c.end, c.section))
     citations = tuple(
