@@ -13,6 +13,24 @@ import pytest
 from rag.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# the one answer JSON shape (CLI `rag ask --json`, the API, `rag eval` results)
+ANSWER_KEYS = frozenset(
+    {
+        "question",
+        "answer",
+        "direct_answer",
+        "refused",
+        "citations",
+        "hits",
+        "engine",
+        "model",
+        "index_version",
+        "latency_ms",
+        "timings",
+        "notes",
+    }
+)
+CITATION_KEYS = frozenset({"n", "doc_id", "section", "start", "end", "quote", "kind"})
 SEEDS = ROOT / "seeds"
 
 TINY_REPORT = """政府工作报告
