@@ -13,52 +13,34 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .chunking import split_sentences
 from .ingest import topic_of
-from .keyword import STOPWORDS
+from .questions import (
+    DATE,
+    DIGITS,
+    YES_NO,
+    QuestionKind,
+    coverage,
+    has_figure,
+    is_english,
+    question_kind,
+    subject_words,
+    unsupported_figures,
+)
 from .types import Citation, CitationKind, Document, Hit, Paragraph
 
 if TYPE_CHECKING:
     from .index import Index
     from .keyword import KeywordTokenizer
 
-QuestionKind = Literal["figure", "when", "list", "which", "general"]
 Item = tuple[int, int, tuple[str, ...]]  # start, end, section of a sentence to cite
 
-_FIGURE_Q = re.compile(
-    r"多少|(?<!好)几[个家项所条年倍大部届次成]|比例|比重|占比|增长|下降|提高到|目标是|百分|多大|多长|多远|"
-    r"how (?:much|many|far|long|big)|percent|rate|target|figure|number of|increase|grow",
-    re.I,
-)
-_LIST_Q = re.compile(
-    r"哪些|哪几|都有|包括|包含|列举|几大|分别|what are|which (?:\w+ )*(?:are|were)|"
-    r"\blist\b|name the|what (?:\w+ )*(?:plans|measures|industries|items|goals|targets)",
-    re.I,
-)
-# asking about plans or help in general ("有什么打算", "会不会…", "怎么办"): not a list
-_OPEN_Q = re.compile(r"打算|怎么办|办法|举措|怎么样|会不会|能不能|管不管|[吗嘛]\s*[？?]?$")
-_YES_NO = re.compile(r"会不会|能不能|是不是|管不管|有没有|[吗嘛]\s*[？?]?$")
 _SUBTOPIC_MAX = 15
 _MIN_SUPPORT_CHARS = 16
-_WHEN_Q = re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|几日|\bwhen\b|what year", re.I)
-_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|\d{4}\s*[—-]")
-# a figure written with Chinese numerals and a measure word: 两年, 五届, 十件, 翻一番
-_CN_FIGURE = re.compile(
-    r"[一二两三四五六七八九十百千]+(?:个|年|届|件|部|家|项|倍|所|条|次|批|万|亿)|翻一番"
-)
-_WHICH_Q = re.compile(r"什么|哪个|哪里|哪儿|哪座|谁|which|what|where|who", re.I)
-_LATIN = re.compile(r"[A-Za-z]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_FIGURE = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:%|％)?(?:[万亿千百])?[^\d\s,，。；;、：:“”()（）]{0,4}?"
-    r"(?:以上|以内|以下|左右)?(?=[,，。；;、：:”)）]|$|[^\d])"
-    r"|翻一番|全覆盖"
-)
 _CLAUSE = re.compile(r"[^,，;；:：]+[,，;；:：]?")
 _ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”]{1,15}、){2,}[^、,，。；;：:“”]{1,15}")
 
@@ -69,25 +51,6 @@ _ACHIEVEMENT_MARKS = re.compile(
 )
 _REVIEW_SECTION = re.compile(r"回顾|过去|五年来|成绩|成就")
 _PLAN_SECTION = re.compile(r"今后|主要目标|指导思想|任务|计划|考虑|^[一二三四五六七八九十]+、")
-
-
-def is_english(question: str) -> bool:
-    text = re.sub(r"<[^>]*>", " ", question)  # markup is not language
-    return len(_LATIN.findall(text)) > 2 * len(_CJK.findall(text))
-
-
-def question_kind(question: str) -> QuestionKind:
-    if _WHEN_Q.search(question):
-        return "when"
-    if _OPEN_Q.search(question) and not _FIGURE_Q.search(question):
-        return "general"
-    if _LIST_Q.search(question):
-        return "list"
-    if _FIGURE_Q.search(question):
-        return "figure"
-    if _WHICH_Q.search(question):
-        return "which"
-    return "general"
 
 
 def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
@@ -108,46 +71,12 @@ def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
     return "other"
 
 
-# question words and generic words that never name what a question is about
-_QUESTION_WORD = re.compile(
-    r"^[几哪多什怎为啥谁]|[吗呢吧么]$|^(?:是否|是不是|有没有|能不能|会不会)$"
-)
-GENERIC = frozenset(
-    """
-    乐山 全市 我市 市里 今后 五年 今年 去年 未来 现在 目前 政府 报告 工作 方面
-    情况 具体 主要 要求 提出 计划 打算 目标 措施 达到 提高 实现 建设 发展 推动
-    推进 加强 哪些 什么 多少 怎么 怎样 如何 为什么 名字 分别 一共 总共 以后
-    能否 可以 过去 这份 这次 当前 今后五年 具体措施 哪一年 时候 态度 看法 回顾 总结
-    """.split()  # noqa: SIM905
-)
-
-
-def subject_words(question: str, tokenizer: KeywordTokenizer) -> list[str]:
-    """The words that say what a Chinese question is about (not how it asks)."""
-    out = []
-    for w in tokenizer.words(question):
-        if len(w) < 2 or not _CJK.search(w) or w in STOPWORDS or w in GENERIC:
-            continue
-        if _QUESTION_WORD.search(w):
-            continue
-        out.append(w)
-    return out
-
-
-def has_figure(text: str) -> bool:
-    return bool(_DIGITS.search(text) or _CN_FIGURE.search(text))
-
-
-def coverage(text: str, words: Sequence[str]) -> float:
-    return sum(w in text for w in words) / len(words) if words else 0.0
-
-
 def figure_supported(
     cands: Sequence[Candidate], subjects: Sequence[str], *, dates: bool, min_coverage: float
 ) -> bool:
     """Whether a candidate sentence is about the question's subject (``min_coverage`` of its
     subject words) and has a clause with a figure (a date, for "when") next to one of them."""
-    pattern = _DATE.search if dates else has_figure
+    pattern = DATE.search if dates else has_figure
     for c in cands:
         if coverage(c.text, subjects) < min_coverage:
             continue
@@ -206,16 +135,6 @@ def answerable(
             what = "date" if kind == "when" else "figure"
             return False, f"no {what} next to {'、'.join(present)}"
     return True, ""
-
-
-def figures(text: str) -> list[str]:
-    return [m.group(0) for m in _FIGURE.finditer(text) if m.group(0).strip()]
-
-
-def unsupported_figures(text: str, quotes: Sequence[str]) -> list[str]:
-    """Digit groups in ``text`` that occur in none of ``quotes`` (the figure check)."""
-    joined = "\n".join(quotes)
-    return [d for d in _DIGITS.findall(text) if d not in joined]
 
 
 @dataclass(frozen=True)
@@ -338,8 +257,10 @@ def _subtopics(doc: Document, p: Paragraph) -> list[Item]:
     out = []
     for s, e in split_sentences(doc.text[p.start : p.end], p.start)[1:]:
         sentence = doc.text[s:e]
-        if sentence.endswith("。") and len(sentence) <= _SUBTOPIC_MAX and not re.search(
-            r"[,，、:：;；]", sentence
+        if (
+            sentence.endswith("。")
+            and len(sentence) <= _SUBTOPIC_MAX
+            and not re.search(r"[,，、:：;；]", sentence)
         ):
             out.append((s, e, p.section))
     return out
@@ -430,7 +351,7 @@ def compose(
                 direct = _strip_clause(doc_text[s:e])
                 chosen.append((c.doc_id, c.start, c.end, c.section))
                 break
-    if not direct and (kind == "list" or kind == "general" and not _YES_NO.search(question)):
+    if not direct and (kind == "list" or kind == "general" and not YES_NO.search(question)):
         items = _outline_items(top, index, q_tokens)
         if not items and kind == "list":
             items = _sibling_topics(top, index)
@@ -443,12 +364,12 @@ def compose(
         pick = top
         if need_figure:
             with_fig = [
-                c for c in cands[:6] if _DIGITS.search(c.text) and c.score >= best - quote_margin
+                c for c in cands[:6] if DIGITS.search(c.text) and c.score >= best - quote_margin
             ]
             pick = with_fig[0] if with_fig else top
         doc_text = index.documents[pick.doc_id].text
         direct = _best_clause(
-            pick, doc_text, q_tokens, need_figure and bool(_DIGITS.search(pick.text))
+            pick, doc_text, q_tokens, need_figure and bool(DIGITS.search(pick.text))
         )
         chosen.append((pick.doc_id, pick.start, pick.end, pick.section))
     for c in cands:

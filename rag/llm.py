@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from .answer import unsupported_figures
+from .questions import unsupported_figures
 from .config import Settings
 from .types import Citation
 

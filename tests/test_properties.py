@@ -20,7 +20,7 @@ from conftest import SEEDS, FakeEmbedder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.answer import unsupported_figures
+from rag.questions import unsupported_figures
 from rag.chunking import chunk_document
 from rag.config import Settings
 from rag.index import build_index
