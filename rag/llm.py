@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from .questions import unsupported_figures
 from .config import Settings
+from .questions import unsupported_figures
 from .types import Citation
 
 log = logging.getLogger(__name__)

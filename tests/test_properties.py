@@ -20,12 +20,12 @@ from conftest import SEEDS, FakeEmbedder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.questions import unsupported_figures
 from rag.chunking import chunk_document
 from rag.config import Settings
 from rag.index import build_index
 from rag.ingest import parse_document
 from rag.pipeline import Pipeline
+from rag.questions import unsupported_figures
 from rag.retrieval import InvalidQuestion
 from rag.types import Document
 
