@@ -224,12 +224,9 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
 
 
 def _names_subject(c: Candidate, m: re.Match[str], subjects: set[str]) -> bool:
-    clause = next((c.text[s:e] for s, e in _CLAUSE_SPANS(c.text) if s <= m.start() < e), "")
+    at = c.start + m.start()
+    clause = next((c.text[s - c.start : e - c.start] for s, e in _clauses(c) if s <= at < e), "")
     return not subjects or any(w in clause for w in subjects)
-
-
-def _CLAUSE_SPANS(text: str) -> list[tuple[int, int]]:  # noqa: N802
-    return [(m.start(), m.end()) for m in _CLAUSE.finditer(text)]
 
 
 def _paragraph_topic(doc: Document, p: Paragraph) -> str | None:
