@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,20 +44,48 @@ class FeedbackItem:
     citations: list[dict[str, Any]]
 
 
+_BUSY_SECONDS = 10.0
+
+
 class FeedbackStore:
-    """One SQLite file; every call opens its own connection (safe across threads)."""
+    """One SQLite file; every call opens its own connection (safe across threads and
+    processes). The file is set up (WAL journal, table) once per store, on first use."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def _setup(self) -> None:
+        """WAL mode and the table, once. Switching the journal mode needs an exclusive lock
+        and SQLite reports SQLITE_BUSY at once instead of waiting for it, so two processes
+        creating the same file together must retry here (seen as 'database is locked')."""
+        with self._ready_lock:
+            if self._ready:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            deadline = time.monotonic() + _BUSY_SECONDS
+            while True:
+                conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS)
+                try:
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute(_SCHEMA)
+                    break
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err) or time.monotonic() > deadline:
+                        raise
+                finally:
+                    conn.close()
+                time.sleep(0.02)
+            self._ready = True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
+        self._setup()
+        conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute(_SCHEMA)
             yield conn
         finally:
             conn.close()

@@ -418,6 +418,38 @@ def test_feedback_survives_kill9_mid_write(tmp_path: Path) -> None:
     assert len(store.export_candidates()) == sum(1 for i in store.items() if i.rating == "down")
 
 
+_CREATE_SCRIPT = """
+import sys
+from pathlib import Path
+from rag.feedback import FeedbackStore
+
+store = FeedbackStore(Path(sys.argv[1]))
+for i in range(300):
+    store.add(question=f"同时写入 {i}", rating="up")
+print("ok", flush=True)
+"""
+
+
+def test_feedback_many_writer_processes_at_once(tmp_path: Path) -> None:
+    # Setting the journal mode answers SQLITE_BUSY at once, without waiting: writers sharing
+    # one file used to die with 'database is locked' now and then (seen in CI).
+    for round_ in range(8):
+        db = tmp_path / f"fb{round_}.sqlite3"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _CREATE_SCRIPT, str(db)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            assert (proc.returncode, out.strip()) == (0, "ok"), err[-500:]
+        assert _count(db) == 2 * 300
+
+
 def _count(db: Path) -> int:
     with closing(sqlite3.connect(db)) as conn:
         return int(conn.execute("SELECT count(*) FROM feedback").fetchone()[0])
