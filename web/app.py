@@ -227,6 +227,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             "index_version": pipe.index.version,
             "documents": len(pipe.index.documents),
             "chunks": len(pipe.index.chunks),
+            "query_embedding": getattr(pipe.embedder, "stats", None),
         }
 
     metrics.expose()

@@ -122,6 +122,9 @@ class ReadyOut(BaseModel):
     index_version: str
     documents: int
     chunks: int
+    # query forward passes so far (rag/batching.py): passes, embedded, max_batch, cache_hits;
+    # null when query batching is off
+    query_embedding: dict[str, int] | None = None
 
 
 class ChatMessage(BaseModel):
