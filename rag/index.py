@@ -130,6 +130,26 @@ def _faiss():  # type: ignore[no-untyped-def]
     return faiss
 
 
+def index_kind(n: int, settings: Settings) -> str:
+    """The FAISS index type for ``n`` vectors, as recorded in the manifest."""
+    if n <= settings.hnsw_above:
+        return "IndexFlatIP"
+    return f"IndexHNSWFlat(M={settings.hnsw_m}, efSearch={settings.hnsw_ef_search})"
+
+
+def vector_index(dim: int, n: int, settings: Settings) -> tuple[faiss.Index, str]:
+    """An empty FAISS index for ``n`` normalized vectors (inner product = cosine): exact
+    search up to ``settings.hnsw_above`` vectors, an HNSW graph above (approximate, but its
+    query time grows slowly with ``n``)."""
+    faiss, kind = _faiss(), index_kind(n, settings)
+    if kind == "IndexFlatIP":
+        return faiss.IndexFlatIP(dim), kind
+    index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 40
+    index.hnsw.efSearch = settings.hnsw_ef_search  # saved in the file with the graph
+    return index, kind
+
+
 def _embed(embedder: Embedder, texts: list[str], show_progress: bool) -> np.ndarray:
     vecs = np.ascontiguousarray(
         embedder.embed_passages(texts, show_progress=show_progress), dtype=np.float32
@@ -149,8 +169,7 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
     if not chunks:
         raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
     vecs = _embed(embedder, [c.text for c in chunks], show_progress)
-    faiss = _faiss()
-    vectors = faiss.IndexFlatIP(embedder.dim)
+    vectors, kind = vector_index(embedder.dim, len(chunks), settings)
     vectors.add(vecs)
     sentences = Sentences.of(chunks)
     text = {d.doc_id: d.text for d in docs}
@@ -169,7 +188,7 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
             f"{uuid.uuid4().hex[:6]}",
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.perf_counter() - t0, 3),
-            "faiss_index": "IndexFlatIP",
+            "faiss_index": kind,
             "counts": {
                 "documents": len(docs),
                 "chunks": len(chunks),
@@ -396,7 +415,17 @@ def ensure_index(
     expected = expected_manifest(settings, embedder)
     if not rebuild:
         try:
-            return load_index(settings.index_dir, expected)
+            loaded = load_index(settings.index_dir, expected)
+            want = index_kind(len(loaded.chunks), settings)
+            if loaded.manifest.get("faiss_index") == want:
+                return loaded
+            log.warning(
+                "index at %s is %s, settings want %s for %d chunks; rebuilding",
+                settings.index_dir,
+                loaded.manifest.get("faiss_index"),
+                want,
+                len(loaded.chunks),
+            )
         except IndexUnusable as exc:
             for reason in exc.reasons:
                 log.warning("index at %s not usable: %s; rebuilding", settings.index_dir, reason)

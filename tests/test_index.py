@@ -155,3 +155,25 @@ def test_sentences_are_stored_with_offsets_and_vectors(saved, tiny_settings, fak
         chunk = loaded.chunks[c]
         assert chunk.start <= s < e <= chunk.end
         np.testing.assert_allclose(v, fake_embedder.embed_passages([doc.text[s:e]])[0], atol=1e-6)
+
+
+def test_large_corpora_get_an_hnsw_index_that_finds_what_flat_finds(
+    saved, tiny_settings, fake_embedder, caplog
+):
+    assert saved.manifest["faiss_index"] == "IndexFlatIP"
+    hnsw_settings = tiny_settings.model_copy(update={"hnsw_above": 2, "hnsw_ef_search": 32})
+    # the saved flat index no longer fits the settings: named, rebuilt as HNSW, reloaded
+    index = ensure_index(hnsw_settings, fake_embedder)
+    assert "settings want IndexHNSWFlat(M=32, efSearch=32)" in caplog.text
+    assert index.manifest["faiss_index"] == "IndexHNSWFlat(M=32, efSearch=32)"
+    loaded = ensure_index(hnsw_settings, fake_embedder)
+    assert loaded.version == index.version  # reused, not rebuilt again
+    assert type(loaded.vectors).__name__ == "IndexHNSWFlat"
+    assert loaded.vectors.hnsw.efSearch == 32  # kept in the file
+    for q in ("新增城镇就业多少人", "森林覆盖率", "机场"):
+        qv = fake_embedder.embed_queries([q]).astype(np.float32)
+        k = min(3, len(saved.chunks))
+        flat_scores, _ = saved.vectors.search(qv, k)
+        hnsw_scores, _ = loaded.vectors.search(qv, k)
+        # a tiny graph is searched exhaustively: the same best scores as exact search
+        np.testing.assert_allclose(hnsw_scores[0], flat_scores[0], atol=1e-5)
