@@ -151,6 +151,8 @@ class QuestionResult:
     keyword_in_hits_5: float | None  # share of keywords in the top-5 passages
     citations_valid: bool
     error: str | None = None
+    # share of keywords in the direct-answer line alone (the quotes below it do not count)
+    direct_keyword_match: float | None = None
 
     @property
     def hit(self) -> dict[int, bool]:
@@ -168,7 +170,7 @@ def _citations_valid(answer: Answer, docs: Mapping[str, Document]) -> bool:
 def score(q: Question, answer: Answer, docs: Mapping[str, Document]) -> QuestionResult:
     hits: Sequence[Hit] = answer.hits
     first = None
-    recall = kw_answer = kw_hits = None
+    recall = kw_answer = kw_hits = kw_direct = None
     if q.answerable:
         for rank, h in enumerate(hits, start=1):
             if any(covers(h.chunk.text, ev) for ev in q.evidence):
@@ -178,6 +180,9 @@ def score(q: Question, answer: Answer, docs: Mapping[str, Document]) -> Question
         recall = sum(any(covers(t, ev) for t in top5) for ev in q.evidence) / len(q.evidence)
         if q.answer_keywords:
             kw_answer = sum(k in answer.answer for k in q.answer_keywords) / len(q.answer_keywords)
+            kw_direct = sum(k in answer.direct_answer for k in q.answer_keywords) / len(
+                q.answer_keywords
+            )
             joined = "\n".join(top5)
             kw_hits = sum(k in joined for k in q.answer_keywords) / len(q.answer_keywords)
     return QuestionResult(
@@ -188,6 +193,7 @@ def score(q: Question, answer: Answer, docs: Mapping[str, Document]) -> Question
         keyword_match=kw_answer,
         keyword_in_hits_5=kw_hits,
         citations_valid=_citations_valid(answer, docs),
+        direct_keyword_match=kw_direct,
     )
 
 
@@ -217,6 +223,7 @@ def metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
     )
     out["evidence_recall@5"] = _mean(r.evidence_recall_5 for r in ans)
     out["keyword_match"] = _mean(r.keyword_match for r in ans)
+    out["direct_keyword_match"] = _mean(r.direct_keyword_match for r in ans)
     out["keyword_in_top5"] = _mean(r.keyword_in_hits_5 for r in ans)
     out["refusal_recall"] = _mean(float(r.answer.refused) for r in una)
     out["false_refusal_rate"] = _mean(float(r.answer.refused) for r in ans)
@@ -315,6 +322,7 @@ def result_row(r: QuestionResult) -> dict[str, Any]:
             "first_rank": r.first_rank,
             "evidence_recall@5": r.evidence_recall_5,
             "keyword_match": r.keyword_match,
+            "direct_keyword_match": r.direct_keyword_match,
             "citations_valid": r.citations_valid,
             "error": r.error,
         }

@@ -20,6 +20,7 @@ _METRIC_ROWS = (
     "mrr@10",
     "evidence_recall@5",
     "keyword_match",
+    "direct_keyword_match",
     "keyword_in_top5",
     "refusal_recall",
     "false_refusal_rate",

@@ -164,4 +164,10 @@ def test_citation_validity_checks_the_source_slice(pipeline):
     ok = evaluate(qs, answer_with((good,)), pipeline.index.documents).results[0]
     broken = evaluate(qs, answer_with((good, bad)), pipeline.index.documents).results[0]
     assert ok.citations_valid and not broken.citations_valid
-    assert ok.keyword_match == 1.0
+    assert ok.keyword_match == 1.0 and ok.direct_keyword_match == 1.0
+    quotes_only = evaluate(
+        qs,
+        lambda q: Answer(q, "森林覆盖率提高到62%", "", False, (good,), (), "", "", "", 1.0),
+        pipeline.index.documents,
+    ).results[0]
+    assert quotes_only.keyword_match == 1.0 and quotes_only.direct_keyword_match == 0.0
