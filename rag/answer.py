@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -223,6 +224,17 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
     return _strip_clause(best)
 
 
+def _restates(question: str, sentence: str) -> bool:
+    """A short sentence most of which (60 %, one contiguous run) is in the question."""
+    text = sentence.strip("—-。 ")
+    if len(sentence) >= _MIN_SUPPORT_CHARS or not text:
+        return False
+    m = SequenceMatcher(None, text, question, autojunk=False).find_longest_match(
+        0, len(text), 0, len(question)
+    )
+    return m.size >= 0.6 * len(text)
+
+
 def _names_subject(c: Candidate, m: re.Match[str], subjects: set[str]) -> bool:
     at = c.start + m.start()
     clause = next((c.text[s - c.start : e - c.start] for s, e in _clauses(c) if s <= at < e), "")
@@ -351,7 +363,16 @@ def compose(
             chosen.extend((top.doc_id, s, e, sec) for s, e, sec in items)
     if not direct:
         need_figure = kind in ("figure", "when")
-        pick = top
+        # a short line that only restates the question ("提升能源保障能力。" for "提升能源保障
+        # 能力要抓好哪些工程?") names the subject but says nothing of it: lead with the next
+        pick = next(
+            (
+                c
+                for c in cands[:6]
+                if c.score >= best - quote_margin and not _restates(question, c.text)
+            ),
+            top,
+        )
         if need_figure:
             with_fig = [
                 c for c in cands[:6] if DIGITS.search(c.text) and c.score >= best - quote_margin

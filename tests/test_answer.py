@@ -5,6 +5,7 @@ import re
 import pytest
 from conftest import SEEDS, FakeEmbedder
 
+from rag import answer as answer_mod
 from rag.answer import answerable, compose, render, sentence_kind
 from rag.config import Settings
 from rag.conversation import Turn
@@ -91,6 +92,33 @@ def test_items_in_different_paragraphs_are_listed_from_topic_sentences(real_pipe
     for goal in goals:
         assert goal in a.direct_answer
     assert len(a.citations) >= 5
+
+
+@pytest.mark.model
+def test_a_topic_line_that_restates_the_question_does_not_lead(real_pipeline):
+    # the best-scoring sentence is the bare topic line "实施低碳化改造。"; the answer is the next
+    a = real_pipeline.answer("低碳化改造方面要积极争取哪些试点？")
+    assert "碳达峰园区试点" in a.direct_answer and "近零碳园区(企业)试点" in a.direct_answer
+    assert any("碳达峰园区试点" in c.quote for c in a.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "restates"),
+    [
+        ("提升能源保障能力要抓好哪些工程？", "提升能源保障能力。", True),
+        ("“人民生活更加幸福”目标要完善哪三个体系？", "——人民生活更加幸福", True),
+        ("碧水保卫战要加强哪条小流域的综合治理？", "打好碧水保卫战。", True),
+        ("启示中纪律作风被看作什么？", "纪律作风是干事创业的重要保障。", False),  # it answers
+        (
+            "低碳化改造方面要积极争取哪些试点？",
+            "积极争取碳达峰园区试点、近零碳园区(企业)试点。",
+            False,
+        ),
+        ("什么？", "——", False),
+    ],
+)
+def test_restates(question, sentence, restates):
+    assert answer_mod._restates(question, sentence) is restates
 
 
 @pytest.mark.model
