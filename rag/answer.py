@@ -25,8 +25,10 @@ from .questions import (
     DIGITS,
     YES_NO,
     QuestionKind,
+    asked_unit,
     coverage,
     has_figure,
+    has_figure_in,
     is_english,
     question_kind,
     subject_words,
@@ -73,11 +75,22 @@ def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
 
 
 def figure_supported(
-    cands: Sequence[Candidate], subjects: Sequence[str], *, dates: bool, min_coverage: float
+    cands: Sequence[Candidate],
+    subjects: Sequence[str],
+    *,
+    dates: bool,
+    min_coverage: float,
+    unit: str | None = None,
 ) -> bool:
     """Whether a candidate sentence is about the question's subject (``min_coverage`` of its
-    subject words) and has a clause with a figure (a date, for "when") next to one of them."""
-    pattern = DATE.search if dates else has_figure
+    subject words) and has a clause with a figure (a date, for "when") next to one of them;
+    when the question names a unit ("多少亿元"), the figure must be in that unit."""
+    if dates:
+        pattern = DATE.search
+    elif unit:
+        pattern = lambda clause: has_figure_in(clause, unit)  # noqa: E731
+    else:
+        pattern = has_figure
     for c in cands:
         if coverage(c.text, subjects) < min_coverage:
             continue
@@ -132,8 +145,11 @@ def answerable(
         return False, f"the report never mentions {'、'.join(missing)}"
     if kind in ("figure", "when"):
         near = cands[:near_top]
-        if not figure_supported(near, subjects, dates=kind == "when", min_coverage=min_coverage):
-            what = "date" if kind == "when" else "figure"
+        unit = None if kind == "when" else asked_unit(question)
+        if not figure_supported(
+            near, subjects, dates=kind == "when", min_coverage=min_coverage, unit=unit
+        ):
+            what = "date" if kind == "when" else f"figure{f' in {unit}' if unit else ''}"
             return False, f"no {what} next to {'、'.join(present)}"
     return True, ""
 

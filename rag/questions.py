@@ -47,6 +47,37 @@ FIGURE = re.compile(
 )
 
 
+# measure words a figure question can name right after 多少/几 ("多少亿元", "几个", "多少公里")
+UNITS = frozenset(
+    """
+    万人次 人次 万人 亿元 万元 千瓦 平方米 公里 元 人 户 个 部 件 年 米 亩 家 所 倍 届 天 次 座
+    条 项 场 台 辆 名 位 张 套 吨 批
+    """.split()  # noqa: SIM905
+)
+ASKED_UNIT = re.compile(r"(?:多少|几)(" + "|".join(sorted(UNITS, key=len, reverse=True)) + ")")
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)\s*[万亿千百]?"
+
+
+# amounts of money: "总投资是多少", "多少钱" ask for a figure in 元 (亿元, 万元)
+MONEY_Q = re.compile(
+    r"(?:投资|收入|资金|经费|预算|金额|产值|总值|营收|费用)[^,，。？?]{0,6}多少|多少钱"
+)
+
+
+def asked_unit(question: str) -> str | None:
+    """The measure word a figure question asks in (亿元 in "多少亿元", 元 for an amount of
+    money), if it names one."""
+    m = ASKED_UNIT.search(question)
+    if m:
+        return m.group(1)
+    return "元" if MONEY_Q.search(question) else None
+
+
+def has_figure_in(text: str, unit: str) -> bool:
+    """Whether ``text`` holds a figure in ``unit`` (26.2万人 for 人, 两年 for 年)."""
+    return re.search(_NUMERAL + re.escape(unit), text) is not None
+
+
 def is_english(question: str) -> bool:
     text = re.sub(r"<[^>]*>", " ", question)  # markup is not language
     return len(LATIN.findall(text)) > 2 * len(CJK.findall(text))

@@ -131,6 +131,14 @@ def test_unanswerable_question_is_refused_plainly(real_pipeline):
 
 
 @pytest.mark.model
+def test_a_unit_the_report_never_gives_for_the_subject_is_refused(real_pipeline):
+    # the report has 一般公共预算支出 as a percentage, never its revenue in 亿元
+    a = real_pipeline.answer("今年全市一般公共预算收入预计是多少亿元？")
+    assert a.refused and not a.citations
+    assert any("figure in 亿元" in n for n in a.notes)
+
+
+@pytest.mark.model
 def test_english_question_gets_an_english_lead(real_pipeline):
     a = real_pipeline.answer("How many new urban jobs were created in the past five years?")
     assert a.answer.startswith(("The report says", "The report does not say"))
@@ -202,3 +210,16 @@ def test_render_refusal_in_english_offers_related_content(pipe):
     text = render("How many subway lines?", comp, r.hits)
     assert comp.refused and text.startswith("The report does not say")
     assert "相关内容" in text
+
+
+def test_a_figure_in_another_unit_does_not_answer_a_unit_question():
+    # "多少亿元" is not answered by a percentage next to the same subject words
+    c = answer_mod.Candidate(
+        "d", ("s",), 0, 24, "民生支出占一般公共预算支出比例稳定在65%以上。", 0.9, 1
+    )
+    subjects = ["一般公共预算", "收入"]
+    assert answer_mod.figure_supported([c], subjects, dates=False, min_coverage=0.5)
+    assert not answer_mod.figure_supported(
+        [c], subjects, dates=False, min_coverage=0.5, unit="亿元"
+    )
+    assert answer_mod.figure_supported([c], subjects, dates=False, min_coverage=0.5, unit="%")
