@@ -85,12 +85,11 @@ def figure_supported(
     """Whether a candidate sentence is about the question's subject (``min_coverage`` of its
     subject words) and has a clause with a figure (a date, for "when") next to one of them;
     when the question names a unit ("多少亿元"), the figure must be in that unit."""
-    if dates:
-        pattern = DATE.search
-    elif unit:
-        pattern = lambda clause: has_figure_in(clause, unit)  # noqa: E731
-    else:
-        pattern = has_figure
+    def pattern(clause: str) -> bool:
+        if dates:
+            return DATE.search(clause) is not None
+        return has_figure_in(clause, unit) if unit else has_figure(clause)
+
     for c in cands:
         if coverage(c.text, subjects) < min_coverage:
             continue
