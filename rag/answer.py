@@ -11,7 +11,7 @@ with the nearest passages offered as related content.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
@@ -85,6 +85,7 @@ def figure_supported(
     """Whether a candidate sentence is about the question's subject (``min_coverage`` of its
     subject words) and has a clause with a figure (a date, for "when") next to one of them;
     when the question names a unit ("多少亿元"), the figure must be in that unit."""
+
     def pattern(clause: str) -> bool:
         if dates:
             return DATE.search(clause) is not None
@@ -239,6 +240,27 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
     return _strip_clause(best)
 
 
+def _closest_clause(
+    cands: Sequence[Candidate],
+    index: Index,
+    query_vector: np.ndarray,
+    embed_clauses: Callable[[Sequence[str]], np.ndarray],
+    kind: QuestionKind,
+) -> tuple[Candidate, str] | None:
+    """The clause of ``cands`` whose embedding is closest to the question's (a clause with a
+    figure when a figure or date is asked and one exists), with its sentence."""
+    found: list[tuple[Candidate, str]] = []
+    for c in cands:
+        text = index.documents[c.doc_id].text
+        found += [(c, t) for s, e in _clauses(c) if len(t := _strip_clause(text[s:e])) >= 4]
+    if kind in ("figure", "when"):
+        found = [f for f in found if DIGITS.search(f[1])] or found
+    if not found:
+        return None
+    vecs = embed_clauses([t for _, t in found])
+    return found[int(np.argmax(vecs @ np.ravel(query_vector)))]
+
+
 def _restates(question: str, sentence: str) -> bool:
     """A short sentence most of which (60 %, one contiguous run) is in the question."""
     text = sentence.strip("—-。 ")
@@ -325,8 +347,12 @@ def compose(
     refuse_below_en: float,
     max_quotes: int = 3,
     quote_margin: float = 0.04,
+    embed_clauses: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> Composition:
-    """Pick the sentences that answer ``question`` and the direct answer within them."""
+    """Pick the sentences that answer ``question`` and the direct answer within them.
+
+    ``embed_clauses`` (the embedder's ``embed_passages``) lets an English question's direct
+    answer be chosen clause by clause; without it the best sentence's best clause leads."""
     kind = question_kind(question)
     q_tokens = _tokens(tokenizer, question)
     cands = candidates(
@@ -397,6 +423,13 @@ def compose(
         direct = _best_clause(
             pick, doc_text, q_tokens, need_figure and bool(DIGITS.search(pick.text))
         )
+        if embed_clauses is not None and query_vector is not None and is_english(question):
+            # no shared words to go by: compare the question with each clause of the three
+            # best sentences in the model's own space (English direct answers, rag eval:
+            # keyword match 0.39 -> 0.55; dev half 0.35 -> 0.65, held-out half 0.44 -> 0.44)
+            clause_pick = _closest_clause(cands[:3], index, query_vector, embed_clauses, kind)
+            if clause_pick is not None:
+                pick, direct = clause_pick
         chosen.append((pick.doc_id, pick.start, pick.end, pick.section))
     for c in cands:
         if len(chosen) >= max_quotes or c.score < best - quote_margin:

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 from conftest import SEEDS, FakeEmbedder
 
@@ -223,3 +224,37 @@ def test_a_figure_in_another_unit_does_not_answer_a_unit_question():
         [c], subjects, dates=False, min_coverage=0.5, unit="亿元"
     )
     assert answer_mod.figure_supported([c], subjects, dates=False, min_coverage=0.5, unit="%")
+
+
+def test_english_direct_answer_is_the_clause_closest_in_embedding_space(pipe):
+    q = "What is the target for forest coverage?"
+    result = pipe.search(q)
+    cands = answer_mod.candidates(result.hits, pipe.index, result.query_vector, set())
+    seen: list[list[str]] = []
+
+    def embed_clauses(texts):  # makes the last clause it is given the closest one
+        seen.append(list(texts))
+        return np.stack(
+            [result.query_vector.ravel() * (i == len(texts) - 1) for i in range(len(texts))]
+        )
+
+    kwargs = {
+        "query_vector": result.query_vector,
+        "tokenizer": pipe.retriever.keyword.tokenizer,
+        "refuse_below": 0.0,
+        "refuse_below_en": -1.0,
+        "embed_clauses": embed_clauses,
+    }
+    comp = compose(q, result.hits, pipe.index, **kwargs)
+    assert len(seen) == 1 and len(seen[0]) >= 2  # one pass over the candidate clauses
+    assert all(any(t in c.text for c in cands[:3]) for t in seen[0])  # of the 3 best sentences
+    assert comp.direct_answer == seen[0][-1] and seen[0][-1] in comp.citations[0].quote
+    compose("森林覆盖率要提高到多少？", result.hits, pipe.index, **kwargs)
+    assert len(seen) == 1  # a Chinese question never pays for that pass
+
+
+@pytest.mark.model
+def test_english_question_leads_with_the_clause_that_answers(real_pipeline):
+    a = real_pipeline.answer("Which international food festival will Leshan hold?")
+    assert "乐山国际美食节" in a.direct_answer
+    assert a.answer.startswith("The report says")
