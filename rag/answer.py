@@ -11,14 +11,14 @@ with the nearest passages offered as related content.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chunking import split_sentences
+from .chunking import clause_text, split_clauses, split_sentences
 from .ingest import topic_of
 from .questions import (
     DATE,
@@ -44,7 +44,6 @@ Item = tuple[int, int, tuple[str, ...]]  # start, end, section of a sentence to 
 
 _SUBTOPIC_MAX = 15
 _MIN_SUPPORT_CHARS = 16
-_CLAUSE = re.compile(r"[^,，;；:：]+[,，;；:：]?")
 _ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”]{1,15}、){2,}[^、,，。；;：:“”]{1,15}")
 
 _ACHIEVEMENT_MARKS = re.compile(
@@ -94,8 +93,8 @@ def figure_supported(
     for c in cands:
         if coverage(c.text, subjects) < min_coverage:
             continue
-        for m in _CLAUSE.finditer(c.text):
-            clause = m.group(0)
+        for s, e in split_clauses(c.text):
+            clause = c.text[s:e]
             if pattern(clause) and any(w in clause for w in subjects):
                 return True
     return False
@@ -165,6 +164,7 @@ class Candidate:
     text: str
     score: float
     rank: int  # rank of its chunk among the hits
+    row: int = -1  # its row in index.sentences
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,14 @@ def candidates(
             overlap = sum(1 for t in q_tokens if t in text) / len(q_tokens) if q_tokens else 0.0
             out.append(
                 Candidate(
-                    doc.doc_id, hit.chunk.section, s, e, text, cos + keyword_bonus * overlap, rank
+                    doc.doc_id,
+                    hit.chunk.section,
+                    s,
+                    e,
+                    text,
+                    cos + keyword_bonus * overlap,
+                    rank,
+                    int(j),
                 )
             )
     out.sort(key=lambda c: (-c.score, c.rank, c.start))
@@ -219,11 +226,11 @@ def candidates(
 
 
 def _clauses(c: Candidate) -> list[tuple[int, int]]:
-    return [(c.start + m.start(), c.start + m.end()) for m in _CLAUSE.finditer(c.text)]
+    return split_clauses(c.text, c.start)
 
 
 def _strip_clause(text: str) -> str:
-    return text.rstrip(",，;；:：。").strip()
+    return clause_text(text)
 
 
 def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: bool) -> str:
@@ -241,24 +248,26 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
 
 
 def _closest_clause(
-    cands: Sequence[Candidate],
-    index: Index,
-    query_vector: np.ndarray,
-    embed_clauses: Callable[[Sequence[str]], np.ndarray],
-    kind: QuestionKind,
+    cands: Sequence[Candidate], index: Index, query_vector: np.ndarray, kind: QuestionKind
 ) -> tuple[Candidate, str] | None:
-    """The clause of ``cands`` whose embedding is closest to the question's (a clause with a
-    figure when a figure or date is asked and one exists), with its sentence."""
-    found: list[tuple[Candidate, str]] = []
+    """The clause of ``cands`` whose embedding (stored in the index) is closest to the
+    question's (a clause with a figure when a figure or date is asked and one exists), with
+    its sentence."""
+    cl = index.sentences
+    found: list[tuple[Candidate, str, int]] = []
     for c in cands:
         text = index.documents[c.doc_id].text
-        found += [(c, t) for s, e in _clauses(c) if len(t := _strip_clause(text[s:e])) >= 4]
+        for k in np.flatnonzero(cl.clause_sentence == c.row):
+            t = clause_text(text[int(cl.clause_start[k]) : int(cl.clause_end[k])])
+            if len(t) >= 4:
+                found.append((c, t, int(k)))
     if kind in ("figure", "when"):
         found = [f for f in found if DIGITS.search(f[1])] or found
     if not found:
         return None
-    vecs = embed_clauses([t for _, t in found])
-    return found[int(np.argmax(vecs @ np.ravel(query_vector)))]
+    scores = cl.clause_vectors[[k for _, _, k in found]] @ np.ravel(query_vector)
+    c, t, _ = found[int(np.argmax(scores))]
+    return c, t
 
 
 def _restates(question: str, sentence: str) -> bool:
@@ -347,12 +356,8 @@ def compose(
     refuse_below_en: float,
     max_quotes: int = 3,
     quote_margin: float = 0.04,
-    embed_clauses: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> Composition:
-    """Pick the sentences that answer ``question`` and the direct answer within them.
-
-    ``embed_clauses`` (the embedder's ``embed_passages``) lets an English question's direct
-    answer be chosen clause by clause; without it the best sentence's best clause leads."""
+    """Pick the sentences that answer ``question`` and the direct answer within them."""
     kind = question_kind(question)
     q_tokens = _tokens(tokenizer, question)
     cands = candidates(
@@ -423,11 +428,11 @@ def compose(
         direct = _best_clause(
             pick, doc_text, q_tokens, need_figure and bool(DIGITS.search(pick.text))
         )
-        if embed_clauses is not None and query_vector is not None and is_english(question):
+        if query_vector is not None and is_english(question):
             # no shared words to go by: compare the question with each clause of the three
             # best sentences in the model's own space (English direct answers, rag eval:
             # keyword match 0.39 -> 0.55; dev half 0.35 -> 0.65, held-out half 0.44 -> 0.44)
-            clause_pick = _closest_clause(cands[:3], index, query_vector, embed_clauses, kind)
+            clause_pick = _closest_clause(cands[:3], index, query_vector, kind)
             if clause_pick is not None:
                 pick, direct = clause_pick
         chosen.append((pick.doc_id, pick.start, pick.end, pick.section))

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[list[str], bool, "Future[np.ndarray]"]
-
 
 class BatchingEmbedder:
     """Wraps an :class:`~rag.embedding.Embedder`; ``embed_queries`` goes through one thread
@@ -42,17 +40,10 @@ class BatchingEmbedder:
         self.cache_size = max(0, cache_size)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        # (texts, is_query, future); None stops the thread
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        # query forward passes, queries embedded, the largest query batch, cache hits; and
-        # passes over passages (an English answer's clauses)
-        self.stats = {
-            "passes": 0,
-            "embedded": 0,
-            "max_batch": 0,
-            "cache_hits": 0,
-            "passage_passes": 0,
-        }
+        self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]] | None] = (
+            queue.SimpleQueue()
+        )
+        self.stats = {"passes": 0, "embedded": 0, "max_batch": 0, "cache_hits": 0}
         self._thread = threading.Thread(target=self._loop, name="rag-embed", daemon=True)
         self._thread.start()
 
@@ -74,11 +65,7 @@ class BatchingEmbedder:
         return self.inner.token_count(text, is_query=is_query)
 
     def embed_passages(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Bulk work (an index build) runs on the caller's thread; a few passages (the clauses
-        an answer compares) join the queue like queries, never cached."""
-        if show_progress or len(texts) > self.max_batch:
-            return self.inner.embed_passages(texts, show_progress=show_progress)
-        return self._submit(list(texts), is_query=False)
+        return self.inner.embed_passages(texts, show_progress=show_progress)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -95,7 +82,11 @@ class BatchingEmbedder:
             self.stats["cache_hits"] += len(texts) - len(missing)
         if not missing:
             return out
-        vecs = self._submit([texts[i] for i in missing], is_query=True)
+        if not self._thread.is_alive():
+            raise RuntimeError("the embedding thread has stopped")
+        fut: Future[np.ndarray] = Future()
+        self._queue.put(([texts[i] for i in missing], fut))
+        vecs = fut.result()  # re-raises the forward pass's error in the caller
         out[missing] = vecs
         if self.cache_size:
             with self._cache_lock:
@@ -107,15 +98,6 @@ class BatchingEmbedder:
         return out
 
     # -- the embedding thread ----------------------------------------------------------
-
-    def _submit(self, texts: list[str], *, is_query: bool) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        if not self._thread.is_alive():
-            raise RuntimeError("the embedding thread has stopped")
-        fut: Future[np.ndarray] = Future()
-        self._queue.put((texts, is_query, fut))
-        return fut.result()  # re-raises the forward pass's error in the caller
 
     def close(self) -> None:
         """Stop the thread after the queued work (idempotent)."""
@@ -141,31 +123,24 @@ class BatchingEmbedder:
                     break
                 items.append(item)
                 size += len(item[0])
-            for is_query in (True, False):  # queries and passages get their own passes
-                group = [item for item in items if item[1] is is_query]
-                if group:
-                    self._run(group, is_query)
+            self._run(items)
             if stop:
                 return
 
-    def _run(self, items: list[_Item], is_query: bool) -> None:
-        texts = [t for ts, _, _ in items for t in ts]
+    def _run(self, items: list[tuple[list[str], Future[np.ndarray]]]) -> None:
+        texts = [t for ts, _ in items for t in ts]
         try:
-            embed = self.inner.embed_queries if is_query else self.inner.embed_passages
-            vecs = embed(texts)
+            vecs = self.inner.embed_queries(texts)
         except BaseException as exc:  # every waiting caller gets the error, the thread lives on
-            log.exception("embedding failed for a batch of %d", len(texts))
-            for _, _, fut in items:
+            log.exception("query embedding failed for a batch of %d", len(texts))
+            for _, fut in items:
                 fut.set_exception(exc)
             return
-        if is_query:
-            self.stats["passes"] += 1
-            self.stats["embedded"] += len(texts)
-            self.stats["max_batch"] = max(self.stats["max_batch"], len(texts))
-        else:
-            self.stats["passage_passes"] += 1
+        self.stats["passes"] += 1
+        self.stats["embedded"] += len(texts)
+        self.stats["max_batch"] = max(self.stats["max_batch"], len(texts))
         at = 0
-        for ts, _, fut in items:
+        for ts, fut in items:
             fut.set_result(vecs[at : at + len(ts)])
             at += len(ts)
 

@@ -30,6 +30,20 @@ def split_sentences(text: str, start: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
+# the unit a direct answer quotes: split after , ; : (not 、, which joins list items)
+_ANSWER_CLAUSE = re.compile(r"[^,，;；:：]+[,，;；:：]?")
+
+
+def split_clauses(text: str, start: int = 0) -> list[tuple[int, int]]:
+    """``[start, end)`` spans of the clauses of a sentence (offsets shifted by ``start``)."""
+    return [(start + m.start(), start + m.end()) for m in _ANSWER_CLAUSE.finditer(text)]
+
+
+def clause_text(raw: str) -> str:
+    """A clause as an answer shows it: without its trailing punctuation."""
+    return raw.rstrip(",，;；:：。").strip()
+
+
 def _split_long(text: str, span: tuple[int, int], limit: int) -> list[tuple[int, int]]:
     """Split a sentence longer than ``limit`` at clause punctuation (，、：)."""
     s, e = span

@@ -9,7 +9,8 @@ atomically, so a half-written index never replaces a good one)::
     chunks.jsonl    one Chunk per line, in vector order
     documents.jsonl one cleaned Document per line (text, paragraphs, section paths)
     sentences.npz   every chunk's sentences: offsets, owning chunk, and their vectors
-                    (answer composition picks and quotes sentences with these)
+                    (answer composition picks and quotes sentences with these); and every
+                    sentence's clauses: offsets, owning sentence, vectors (English leads)
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, chunk_documents, split_sentences
+from .chunking import CHUNKER_VERSION, chunk_documents, clause_text, split_clauses, split_sentences
 from .ingest import load_documents, sha256_file, source_files
 from .types import Chunk, Document, Paragraph
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: clause vectors in sentences.npz
 FILES = ("index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz")
 
 
@@ -54,34 +55,60 @@ class IndexUnusable(RuntimeError):
         self.reasons = reasons
 
 
+_EMPTY = np.zeros(0, np.int32)
+
+
 @dataclass
 class Sentences:
-    """The sentences of all chunks: ``documents[chunk.doc_id].text[start:end]``."""
+    """The sentences of all chunks: ``documents[chunk.doc_id].text[start:end]``, and their
+    clauses (``rag.chunking.split_clauses``: the units a direct answer quotes)."""
 
     chunk: np.ndarray  # int32, index into Index.chunks
     start: np.ndarray  # int32, offsets into the document text
     end: np.ndarray
     vectors: np.ndarray  # float32 (n, dim), L2-normalized
+    clause_sentence: np.ndarray = field(default_factory=lambda: _EMPTY)  # int32, row above
+    clause_start: np.ndarray = field(default_factory=lambda: _EMPTY)  # int32, document offsets
+    clause_end: np.ndarray = field(default_factory=lambda: _EMPTY)
+    # float32 (m, dim): the clause without its trailing punctuation, as a passage
+    clause_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
 
     @classmethod
     def of(cls, chunks: list[Chunk]) -> Sentences:
-        """Offsets of every sentence of every chunk (vectors left empty)."""
+        """Offsets of every sentence of every chunk and of their clauses (no vectors yet)."""
         rows = [
             (i, c.start + s, c.start + e)
             for i, c in enumerate(chunks)
             for s, e in split_sentences(c.text)
         ]
         arr = np.asarray(rows, dtype=np.int32).reshape(-1, 3)
-        return cls(arr[:, 0], arr[:, 1], arr[:, 2], np.zeros((len(rows), 0), np.float32))
+        clauses = [
+            (j, cs, ce)
+            for j, (i, s, e) in enumerate(rows)
+            for cs, ce in split_clauses(
+                chunks[i].text[s - chunks[i].start : e - chunks[i].start], s
+            )
+        ]
+        cl = np.asarray(clauses, dtype=np.int32).reshape(-1, 3)
+        return cls(
+            arr[:, 0],
+            arr[:, 1],
+            arr[:, 2],
+            np.zeros((len(rows), 0), np.float32),
+            cl[:, 0],
+            cl[:, 1],
+            cl[:, 2],
+            np.zeros((len(clauses), 0), np.float32),
+        )
 
     def save(self, path: Path) -> None:
         with path.open("wb") as f:
-            np.savez(f, chunk=self.chunk, start=self.start, end=self.end, vectors=self.vectors)
+            np.savez(f, **{k.name: getattr(self, k.name) for k in fields(self)})
 
     @classmethod
     def load(cls, path: Path) -> Sentences:
         with np.load(path, allow_pickle=False) as z:
-            return cls(z["chunk"], z["start"], z["end"], z["vectors"])
+            return cls(**{k.name: z[k.name] for k in fields(cls)})
 
 
 @dataclass
@@ -181,6 +208,16 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
         ],
         show_progress,
     )
+    sentences.clause_vectors = _embed(
+        embedder,
+        [
+            clause_text(text[chunks[sentences.chunk[j]].doc_id][s:e])
+            for j, s, e in zip(
+                sentences.clause_sentence, sentences.clause_start, sentences.clause_end, strict=True
+            )
+        ],
+        show_progress,
+    )
     manifest = expected_manifest(settings, embedder)
     manifest.update(
         {
@@ -193,6 +230,7 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
                 "documents": len(docs),
                 "chunks": len(chunks),
                 "sentences": len(sentences.start),
+                "clauses": len(sentences.clause_start),
             },
             "documents": [
                 {
@@ -389,10 +427,17 @@ def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
         raise IndexUnusable(
             [f"vectors have dimension {vectors.d}, manifest says {manifest.get('dimension')}"]
         )
-    n_sent = counts.get("sentences")
+    n_sent, n_cl = counts.get("sentences"), counts.get("clauses")
     if sentences.vectors.shape != (n_sent, vectors.d) or len(sentences.start) != n_sent:
         raise IndexUnusable(
             [f"sentences.npz holds {sentences.vectors.shape}, manifest says {n_sent} sentences"]
+        )
+    if sentences.clause_vectors.shape != (n_cl, vectors.d) or len(sentences.clause_start) != n_cl:
+        raise IndexUnusable(
+            [
+                f"sentences.npz holds {sentences.clause_vectors.shape} clause vectors, "
+                f"manifest says {n_cl} clauses"
+            ]
         )
     return Index(
         manifest=manifest,

@@ -107,7 +107,6 @@ class Pipeline:
             tokenizer=retriever.keyword.tokenizer if retriever.keyword else None,
             refuse_below=self.settings.refuse_below,
             refuse_below_en=self.settings.refuse_below_en,
-            embed_clauses=self.embedder.embed_passages,
         )
         if comp.refused and comp.refusal_reason:
             notes.append(f"refused: {comp.refusal_reason}")

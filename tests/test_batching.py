@@ -64,13 +64,7 @@ def test_queries_queued_during_a_pass_share_the_next_one() -> None:
     expected = FakeEmbedder().embed_queries(questions)
     for got, want in zip(results, expected, strict=True):  # each caller gets its own vector
         np.testing.assert_array_equal(got, want[None, :])
-    assert emb.stats == {
-        "passes": 2,
-        "embedded": 6,
-        "max_batch": 5,
-        "cache_hits": 0,
-        "passage_passes": 0,
-    }
+    assert emb.stats == {"passes": 2, "embedded": 6, "max_batch": 5, "cache_hits": 0}
     emb.close()
 
 
@@ -126,27 +120,19 @@ def test_an_error_reaches_every_caller_of_that_pass_and_the_thread_lives_on() ->
         emb.embed_queries(["关闭之后"])
 
 
-def test_passages_in_bulk_stay_on_the_callers_thread_a_few_join_the_queue() -> None:
+def test_everything_else_goes_straight_to_the_wrapped_embedder() -> None:
     inner = GatedEmbedder()
     inner.gate.set()
-    emb = BatchingEmbedder(inner, max_batch=4)
+    emb = BatchingEmbedder(inner)
     assert (emb.engine, emb.model_id, emb.dim) == ("fake", "fake-bigram-64", 64)
     assert emb.token_count("五个字符串") == 7
-    bulk = [f"段落{i}" for i in range(5)]  # more than max_batch: an index build
-    np.testing.assert_array_equal(emb.embed_passages(bulk), FakeEmbedder().embed_passages(bulk))
-    assert inner.passage_threads == {threading.current_thread().name}
     np.testing.assert_array_equal(
-        emb.embed_passages(bulk[:2], show_progress=True), FakeEmbedder().embed_passages(bulk[:2])
+        emb.embed_passages(["段落一", "段落二"]),
+        FakeEmbedder().embed_passages(["段落一", "段落二"]),
     )
+    assert inner.calls == []  # passages never go through the query thread
     assert inner.passage_threads == {threading.current_thread().name}
-    few = ["分句一", "分句二"]  # an answer's clauses
-    np.testing.assert_array_equal(emb.embed_passages(few), FakeEmbedder().embed_passages(few))
-    np.testing.assert_array_equal(emb.embed_passages(few), FakeEmbedder().embed_passages(few))
-    assert inner.passage_threads == {threading.current_thread().name, "rag-embed"}
-    assert emb.stats["passage_passes"] == 2  # passages are never cached
-    assert inner.calls == [] and emb.stats["passes"] == 0  # and never embedded as queries
     assert emb.embed_queries([]).shape == (0, 64)
-    assert emb.embed_passages([]).shape == (0, 64)
     emb.close()
 
 

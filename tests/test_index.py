@@ -39,7 +39,8 @@ def test_saved_index_is_a_directory_with_a_manifest(saved, tiny_settings):
     assert m["chunker"]["size"] == 40
     assert list(m["sources"]) == ["tiny-report.txt"] and len(m["sources"]["tiny-report.txt"]) == 64
     assert m["counts"]["documents"] == 1 and m["counts"]["chunks"] == len(saved.chunks)
-    assert m["format_version"] == 1 and m["built_at"].endswith("Z")
+    assert m["format_version"] == 2 and m["built_at"].endswith("Z")
+    assert m["counts"]["clauses"] == len(saved.sentences.clause_start) > m["counts"]["sentences"]
     assert set(m["files"]) == {"index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz"}
 
 
@@ -177,3 +178,20 @@ def test_large_corpora_get_an_hnsw_index_that_finds_what_flat_finds(
         hnsw_scores, _ = loaded.vectors.search(qv, k)
         # a tiny graph is searched exhaustively: the same best scores as exact search
         np.testing.assert_allclose(hnsw_scores[0], flat_scores[0], atol=1e-5)
+
+
+def test_clauses_tile_their_sentences_and_carry_their_own_vectors(saved, fake_embedder):
+    from rag.chunking import clause_text
+
+    sents, doc = saved.sentences, next(iter(saved.documents.values()))
+    for j in range(len(sents.start)):
+        rows = np.flatnonzero(sents.clause_sentence == j)
+        assert len(rows) >= 1
+        spans = list(zip(sents.clause_start[rows], sents.clause_end[rows], strict=True))
+        assert spans[0][0] == sents.start[j] and spans[-1][1] == sents.end[j]
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+    texts = [
+        clause_text(doc.text[s:e])
+        for s, e in zip(sents.clause_start, sents.clause_end, strict=True)
+    ]
+    np.testing.assert_allclose(sents.clause_vectors, fake_embedder.embed_passages(texts), atol=1e-6)
