@@ -334,7 +334,10 @@ def _outline_items(c: Candidate, index: Index, subjects: set[str]) -> list[Item]
         if len(items) >= 2:
             return items
     for depth in range(len(c.section), 0, -1):
-        if not any(w in c.section[depth - 1] for w in subjects):
+        # the heading must name the question's subject, not share one word with it: two of
+        # its words (or its only one); "城市" alone tied 机场 routes to "…区域中心城市"
+        named = sum(w in c.section[depth - 1] for w in subjects)
+        if named < min(2, len(subjects)):
             continue
         if depth == len(c.section) and _paragraph_topic(doc, para):
             items = _subtopics(doc, para)

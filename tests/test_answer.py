@@ -8,7 +8,7 @@ from conftest import SEEDS, FakeEmbedder
 
 from rag import answer as answer_mod
 from rag.answer import answerable, compose, render, sentence_kind
-from rag.chunking import clause_text
+from rag.chunking import clause_text, split_sentences
 from rag.config import Settings
 from rag.conversation import Turn
 from rag.index import build_index
@@ -257,3 +257,19 @@ def test_english_question_leads_with_the_clause_that_answers(real_pipeline):
     a = real_pipeline.answer("Which international food festival will Leshan hold?")
     assert "乐山国际美食节" in a.direct_answer
     assert a.answer.startswith("The report says")
+
+
+def test_outline_items_need_a_heading_that_names_the_subject(pipe):
+    doc = next(iter(pipe.index.documents.values()))
+    # a sentence inside the part headed "一、…奋力打造区域中心城市", below a topic paragraph
+    para = next(
+        p
+        for p in doc.paragraphs
+        if len(p.section) == 3 and "区域中心城市" in p.section[1] and not p.is_heading
+    )
+    s, e = split_sentences(doc.text[para.start : para.end], para.start)[1]
+    c = answer_mod.Candidate(doc.doc_id, para.section, s, e, doc.text[s:e], 0.9, 1)
+    named = answer_mod._outline_items(c, pipe.index, {"区域中心城市", "打造", "着手"})
+    assert len(named) >= 3  # the topics of the part: 建设区域综合交通枢纽, …
+    # one shared word ("城市") is not the question's subject (乐山机场 routes)
+    assert answer_mod._outline_items(c, pipe.index, {"城市", "机场", "航线", "飞往"}) == []
