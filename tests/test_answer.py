@@ -273,3 +273,10 @@ def test_outline_items_need_a_heading_that_names_the_subject(pipe):
     assert len(named) >= 3  # the topics of the part: 建设区域综合交通枢纽, …
     # one shared word ("城市") is not the question's subject (乐山机场 routes)
     assert answer_mod._outline_items(c, pipe.index, {"城市", "机场", "航线", "飞往"}) == []
+
+
+@pytest.mark.model
+def test_a_figure_of_one_subject_word_does_not_answer_for_both(real_pipeline):
+    # "完成投资800亿元" is the transport plan's; the report gives no figure for the airport
+    a = real_pipeline.answer("乐山机场的建设总投资是多少？")
+    assert a.refused and not a.citations
