@@ -232,10 +232,6 @@ def _clauses(c: Candidate) -> list[tuple[int, int]]:
     return split_clauses(c.text, c.start)
 
 
-def _strip_clause(text: str) -> str:
-    return clause_text(text)
-
-
 def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: bool) -> str:
     """The clause of ``c`` that answers: most question tokens, with a figure if asked."""
     best, best_score = c.text, -1.0
@@ -247,7 +243,7 @@ def _best_clause(c: Candidate, doc_text: str, q_tokens: set[str], need_figure: b
         score = sum(1 for t in q_tokens if t in clause) + (0.5 if has_fig else 0.0)
         if score > best_score:
             best, best_score = clause, score
-    return _strip_clause(best)
+    return clause_text(best)
 
 
 def _closest_clause(
@@ -401,7 +397,7 @@ def compose(
                 for cs, ce in _clauses(c):
                     if cs <= s and e <= ce:
                         s, e = cs, ce
-                direct = _strip_clause(doc_text[s:e])
+                direct = clause_text(doc_text[s:e])
                 chosen.append((c.doc_id, c.start, c.end, c.section))
                 break
     if not direct and (kind == "list" or kind == "general" and not YES_NO.search(question)):
