@@ -937,12 +937,13 @@ def render(rec: dict[str, Any]) -> str:
             "growth",
             "synthetic corpus",
             f"{g['corpus']['documents']} docs, {g['corpus']['chars']} chars → "
-            f"{g['counts']['chunks']} chunks, {g['counts']['sentences']} sentences (seed "
+            f"{g['counts']['chunks']} chunks, {g['counts']['sentences']} sentences, "
+            f"{g['counts'].get('clauses', 0)} clauses (seed "
             f"{g['corpus']['seed']}, engine {g['engine']})",
         )
         add(
             "growth",
-            "index time (embed chunks+sentences) / save; rate",
+            "index time (embed chunks, sentences, clauses) / save; rate",
             f"**{g['index_s']} s** / {g['save_s']} s; {g['texts_per_s']} texts/s",
         )
         add(
