@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +29,7 @@ from .questions import (
     has_figure,
     has_figure_in,
     is_english,
+    longest_run,
     question_kind,
     subject_words,
     unsupported_figures,
@@ -277,10 +277,7 @@ def _restates(question: str, sentence: str) -> bool:
     text = sentence.strip("—-。 ")
     if len(sentence) >= _MIN_SUPPORT_CHARS or not text:
         return False
-    m = SequenceMatcher(None, text, question, autojunk=False).find_longest_match(
-        0, len(text), 0, len(question)
-    )
-    return m.size >= 0.6 * len(text)
+    return longest_run(text, question) >= 0.6 * len(text)
 
 
 def _names_subject(c: Candidate, m: re.Match[str], subjects: set[str]) -> bool:

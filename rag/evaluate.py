@@ -12,10 +12,10 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from .questions import longest_run
 from .types import Answer, Document, Hit
 
 KS = (1, 3, 5, 10)
@@ -135,10 +135,7 @@ def covers(text: str, evidence: str) -> bool:
     """Whether a retrieved passage covers an evidence string (see COVER_SHARE)."""
     if evidence in text:
         return True
-    m = SequenceMatcher(None, evidence, text, autojunk=False).find_longest_match(
-        0, len(evidence), 0, len(text)
-    )
-    return m.size >= COVER_SHARE * len(evidence)
+    return longest_run(evidence, text) >= COVER_SHARE * len(evidence)
 
 
 @dataclass

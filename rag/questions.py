@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Literal
 
 from .keyword import STOPWORDS
@@ -76,6 +77,12 @@ def asked_unit(question: str) -> str | None:
 def has_figure_in(text: str, unit: str) -> bool:
     """Whether ``text`` holds a figure in ``unit`` (26.2万人 for 人, 两年 for 年)."""
     return re.search(_NUMERAL + re.escape(unit), text) is not None
+
+
+def longest_run(part: str, whole: str) -> int:
+    """Length of the longest run of ``part``'s characters that occurs in ``whole``."""
+    matcher = SequenceMatcher(None, part, whole, autojunk=False)
+    return matcher.find_longest_match(0, len(part), 0, len(whole)).size
 
 
 def is_english(question: str) -> bool:
