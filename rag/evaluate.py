@@ -176,12 +176,9 @@ def score(q: Question, answer: Answer, docs: Mapping[str, Document]) -> Question
         top5 = [h.chunk.text for h in hits[:5]]
         recall = sum(any(covers(t, ev) for t in top5) for ev in q.evidence) / len(q.evidence)
         if q.answer_keywords:
-            kw_answer = sum(k in answer.answer for k in q.answer_keywords) / len(q.answer_keywords)
-            kw_direct = sum(k in answer.direct_answer for k in q.answer_keywords) / len(
-                q.answer_keywords
-            )
-            joined = "\n".join(top5)
-            kw_hits = sum(k in joined for k in q.answer_keywords) / len(q.answer_keywords)
+            kw_answer = _keyword_share(q.answer_keywords, answer.answer)
+            kw_direct = _keyword_share(q.answer_keywords, answer.direct_answer)
+            kw_hits = _keyword_share(q.answer_keywords, "\n".join(top5))
     return QuestionResult(
         question=q,
         answer=answer,
@@ -192,6 +189,11 @@ def score(q: Question, answer: Answer, docs: Mapping[str, Document]) -> Question
         citations_valid=_citations_valid(answer, docs),
         direct_keyword_match=kw_direct,
     )
+
+
+def _keyword_share(keywords: Sequence[str], text: str) -> float:
+    """The share of ``keywords`` that occur in ``text``."""
+    return sum(k in text for k in keywords) / len(keywords)
 
 
 def _mean(xs: Iterable[float | None]) -> float | None:
