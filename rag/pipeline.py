@@ -142,4 +142,10 @@ class Pipeline:
             latency_ms=(time.perf_counter() - t0) * 1000,
             timings=timings,
             notes=tuple(notes),
+            status="refused" if comp.refused else "answered",
+            reason=(
+                ("no_passages" if comp.refusal_reason == "no passages" else "not_in_report")
+                if comp.refused
+                else "evidence_found"
+            ),
         )

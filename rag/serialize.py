@@ -52,6 +52,8 @@ def answer_json(a: Answer) -> dict[str, Any]:
         "answer": a.answer,
         "direct_answer": a.direct_answer,
         "refused": a.refused,
+        "status": a.status,
+        "reason": a.reason,
         "citations": [citation_json(c) for c in a.citations],
         "hits": hits_json(a.hits),
         "engine": a.engine,

@@ -63,6 +63,23 @@ class SearchResult:
 
 CitationKind = Literal["achievement", "target", "other"]
 
+# What became of a question: answered from the report; only partly (the report speaks of the
+# subject but not of the detail asked: "报告提到了…，但没有给出…"); or refused (not in the report,
+# or not a question about the report at all).
+AnswerStatus = Literal["answered", "partial", "refused"]
+# Why, as a stable code (the API's ``reason``): "evidence_found" for answered;
+# "detail_missing" for partial; for refused "not_in_report", "no_passages", "instruction"
+# (the question tries to change the rules or extract the system's configuration) or
+# "personal_data" (contact details of a person).
+REASONS = (
+    "evidence_found",
+    "detail_missing",
+    "not_in_report",
+    "no_passages",
+    "instruction",
+    "personal_data",
+)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -93,3 +110,11 @@ class Answer:
     latency_ms: float
     timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
     notes: tuple[str, ...] = ()
+    status: AnswerStatus = "answered"
+    reason: str = "evidence_found"  # one of REASONS
+
+    def __post_init__(self) -> None:
+        if self.refused != (self.status == "refused"):
+            raise ValueError(f"refused={self.refused} contradicts status={self.status!r}")
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown reason code {self.reason!r}; expected one of {REASONS}")

@@ -20,6 +20,8 @@ ANSWER_KEYS = frozenset(
         "answer",
         "direct_answer",
         "refused",
+        "status",
+        "reason",
         "citations",
         "hits",
         "engine",

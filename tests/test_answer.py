@@ -281,3 +281,12 @@ def test_a_figure_of_one_subject_word_does_not_answer_for_both(real_pipeline):
     # "完成投资800亿元" is the transport plan's; the report gives no figure for the airport
     a = real_pipeline.answer("乐山机场的建设总投资是多少？")
     assert a.refused and not a.citations
+
+
+def test_answer_record_rejects_contradicting_status():
+    from rag.types import Answer
+
+    with pytest.raises(ValueError, match="contradicts"):
+        Answer("q", "", "", True, (), (), "", "", "", 1.0, status="answered")
+    with pytest.raises(ValueError, match="reason code"):
+        Answer("q", "", "", False, (), (), "", "", "", 1.0, reason="because")

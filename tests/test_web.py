@@ -272,3 +272,11 @@ def test_chat_calls_are_rate_limited(tmp_path):
         assert codes[2] == 429
         r = c.post("/gradio_api/queue/join", json={})
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_answer_status_agrees_with_refused(client):
+    for q in ("五大产业集群是哪些？", "乐山地铁几号线什么时候通车？"):
+        body = client.post("/api/answer", json={"question": q}).json()
+        assert body["status"] in ("answered", "partial", "refused")
+        assert body["refused"] == (body["status"] == "refused")
+        assert body["reason"]

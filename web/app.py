@@ -320,6 +320,8 @@ def _completion(a: Answer, answer_id: str) -> dict[str, Any]:
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         "citations": [citation_json(c) for c in a.citations],
         "refused": a.refused,
+        "status": a.status,
+        "reason": a.reason,
         "direct_answer": a.direct_answer,
     }
 

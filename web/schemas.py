@@ -56,7 +56,16 @@ class AnswerOut(BaseModel):
     question: str
     answer: str
     direct_answer: str
-    refused: bool
+    refused: bool = Field(description="true only when status is 'refused'")
+    status: Literal["answered", "partial", "refused"] = Field(
+        description="answered: the report answers it; partial: the report speaks of the "
+        "subject but does not give the detail asked (the answer says what it gives and what "
+        "it does not); refused: not in the report, or not a question about it"
+    )
+    reason: str = Field(
+        description="why, as a code: evidence_found | detail_missing | not_in_report | "
+        "no_passages | instruction | personal_data"
+    )
     citations: list[CitationOut]
     hits: list[HitOut]
     engine: str
