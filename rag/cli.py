@@ -107,7 +107,7 @@ def _eval_run(settings: Settings, questions, *, top_k: int, mode=None, label: st
 
     run = evaluate(
         questions,
-        lambda q: pipe.answer(q, top_k=top_k, mode=mode),
+        lambda q, history: pipe.answer(q, history=history, top_k=top_k, mode=mode),
         pipe.index.documents,
         label=label,
         progress=progress,
@@ -117,10 +117,11 @@ def _eval_run(settings: Settings, questions, *, top_k: int, mode=None, label: st
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .evaluate import load_questions
+    from .evaluate import load_questions, select_split
     from .report import COMPARE_ROWS, fmt, markdown_table, metrics_table, write_report
 
-    questions = load_questions(args.questions)
+    questions = [q for path in args.questions for q in load_questions(path)]
+    questions = select_split(questions, None if args.split == "all" else args.split)
     out: Path = args.output
     if not args.compare:
         run = _eval_run(
@@ -132,9 +133,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         summary = write_report(run, out)
         o = summary["overall"]
         print(
-            f"{o['n']} questions: hit@1 {fmt(o['hit@1'])}, hit@5 {fmt(o['hit@5'])}, "
-            f"MRR@10 {fmt(o['mrr@10'])}, keyword match {fmt(o['keyword_match'])}, "
-            f"refusal recall {fmt(o['refusal_recall'])}, p50 {fmt(o['latency_p50_ms'])} ms"
+            f"{o['n']} questions ({args.split}): hit@5 {fmt(o['hit@5'])}, "
+            f"MRR@10 {fmt(o['mrr@10'])}, all keywords {fmt(o['all_keywords'])} "
+            f"(direct line {fmt(o['all_keywords_direct'])}), answerable declined "
+            f"{fmt(o['false_refusal_rate'])}, unanswerable declined {fmt(o['refusal_recall'])} "
+            f"(absent {fmt(o['refusal_recall_absent'])}, near miss "
+            f"{fmt(o['refusal_recall_near_miss'])}, injection "
+            f"{fmt(o['refusal_recall_injection'])}), follow-ups {fmt(o['followup_accuracy'])}, "
+            f"p50 {fmt(o['latency_p50_ms'])} ms"
         )
         for err in summary["dataset_errors"]:
             print(f"dataset error: {err}", file=sys.stderr)
@@ -239,7 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     fp.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser("eval", help="run a question set and write metrics + a report")
-    p.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    p.add_argument(
+        "--questions",
+        type=Path,
+        nargs="+",
+        default=[Path("eval/questions.jsonl")],
+        help="question files (JSONL: single questions and conversations)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["dev", "test", "all"],
+        default="all",
+        help="the half to run (a fixed rule on each id's SHA-256; rag.evaluate.split_of)",
+    )
     p.add_argument("--output", type=Path, default=Path("eval/out"))
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument(

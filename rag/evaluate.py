@@ -7,31 +7,50 @@ language. The CLI (``rag eval``) is a thin layer that writes the results and a r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from .conversation import Turn
 from .questions import longest_run
 from .types import Answer, Document, Hit
 
 KS = (1, 3, 5, 10)
-LANGS = ("zh", "en")
-TYPES = ("number", "fact", "list", "paraphrase", "section", "english", "unanswerable")
+LANGS = ("zh", "en", "mixed")
+EXPECTS = ("answer", "partial", "refuse")
+REFUSAL_KINDS = ("absent", "near_miss", "injection")
 COVER_SHARE = 0.6  # a hit covers evidence it contains, or 60 % of it in one contiguous run
+Split = Literal["dev", "test"]
 
-Pipeline = Callable[[str], Answer]
+# the system under evaluation: a question and the conversation so far -> an answer
+Pipeline = Callable[[str, Sequence[Turn]], Answer]
 
 
 class DatasetError(ValueError):
     """The question file is malformed; the message names the line and the field."""
 
 
+def split_of(qid: str) -> Split:
+    """The half a question (or a whole conversation, by its id) belongs to: a fixed rule on
+    the SHA-256 of its id, so that every set splits the same way on every machine. Rules and
+    thresholds are chosen on "dev"; "test" is run once at the end."""
+    return "dev" if hashlib.sha256(qid.encode("utf-8")).digest()[0] % 2 == 0 else "test"
+
+
 @dataclass(frozen=True)
 class Question:
+    """One question, or one turn of a conversation (``conversation`` set, ``turn`` > 0 for
+    the follow-ups; the earlier turns are asked first, and their answers become history).
+
+    ``expect``: "answer" (the report answers it), "partial" (it speaks of the subject but not
+    of the detail asked) or "refuse"; ``refusal_kind`` says why a question is not answerable:
+    "absent", "near_miss" or "injection"."""
+
     id: str
     question: str
     lang: str
@@ -39,10 +58,19 @@ class Question:
     answer_keywords: tuple[str, ...]
     evidence: tuple[str, ...]
     section: str = ""
+    expect: str = "answer"
+    refusal_kind: str | None = None
+    missing: str = ""
+    conversation: str | None = None
+    turn: int = 0
 
     @property
     def answerable(self) -> bool:
-        return self.type != "unanswerable"
+        return self.expect == "answer"
+
+    @property
+    def split(self) -> Split:
+        return split_of(self.conversation or self.id)
 
 
 def _field(obj: Mapping[str, Any], name: str, kind: type, lineno: int) -> Any:
@@ -56,8 +84,63 @@ def _field(obj: Mapping[str, Any], name: str, kind: type, lineno: int) -> Any:
     return value
 
 
+def _parse_one(
+    obj: Mapping[str, Any], lineno: int, *, qid: str, lang: str, conversation: str | None, turn: int
+) -> Question:
+    text = _field(obj, "question", str, lineno)
+    if not text.strip():
+        raise DatasetError(f"line {lineno}: field 'question' is empty")
+    qtype = str(obj.get("type", "conversation" if conversation else ""))
+    if not qtype:
+        raise DatasetError(f"line {lineno}: missing field 'type'")
+    lists = {}
+    for name in ("answer_keywords", "evidence"):
+        items = _field(obj, name, list, lineno)
+        if not all(isinstance(x, str) and x for x in items):
+            raise DatasetError(f"line {lineno}: field '{name}' must be a list of non-empty strings")
+        lists[name] = tuple(items)
+    # the first question set had no "expect": its type "unanswerable" meant absent from the report
+    legacy_refuse = qtype == "unanswerable" and "expect" not in obj
+    expect = "refuse" if legacy_refuse else obj.get("expect", "answer")
+    if expect not in EXPECTS:
+        raise DatasetError(
+            f"line {lineno}: field 'expect' must be one of {EXPECTS}, got {expect!r}"
+        )
+    kind = "absent" if legacy_refuse else obj.get("refusal_kind")
+    if expect == "answer":
+        if kind is not None:
+            raise DatasetError(f"line {lineno}: an answerable question has a refusal_kind")
+        if not lists["evidence"]:
+            raise DatasetError(f"line {lineno}: field 'evidence' is empty")
+    else:
+        if kind not in REFUSAL_KINDS:
+            raise DatasetError(
+                f"line {lineno}: field 'refusal_kind' must be one of {REFUSAL_KINDS} when "
+                f"expect is {expect!r}, got {kind!r}"
+            )
+        if lists["answer_keywords"] or (expect == "refuse" and lists["evidence"]):
+            what = "unanswerable" if legacy_refuse else f"expect={expect!r}"
+            raise DatasetError(f"line {lineno}: {what} question has evidence/keywords")
+    return Question(
+        id=qid,
+        question=text,
+        lang=lang,
+        type=qtype,
+        answer_keywords=lists["answer_keywords"],
+        evidence=lists["evidence"],
+        section=str(obj.get("section", "")),
+        expect=expect,
+        refusal_kind=kind,
+        missing=str(obj.get("missing", "")),
+        conversation=conversation,
+        turn=turn,
+    )
+
+
 def parse_questions(lines: Iterable[str]) -> list[Question]:
-    """Parse JSONL question lines; raises :class:`DatasetError` naming line and field."""
+    """Parse JSONL lines of single questions and conversations (a line with ``turns``: its
+    turns become questions ``<id>.1``, ``<id>.2``, … in order); raises
+    :class:`DatasetError` naming line and field."""
     out: list[Question] = []
     seen: dict[str, int] = {}
     for lineno, line in enumerate(lines, start=1):
@@ -73,38 +156,21 @@ def parse_questions(lines: Iterable[str]) -> list[Question]:
         if qid in seen:
             raise DatasetError(f"line {lineno}: id '{qid}' repeats line {seen[qid]}")
         seen[qid] = lineno
-        text = _field(obj, "question", str, lineno)
-        if not text.strip():
-            raise DatasetError(f"line {lineno}: field 'question' is empty")
+        if "turns" not in obj:
+            _field(obj, "question", str, lineno)
         lang = _field(obj, "lang", str, lineno)
         if lang not in LANGS:
             raise DatasetError(f"line {lineno}: field 'lang' must be one of {LANGS}, got {lang!r}")
-        qtype = _field(obj, "type", str, lineno)
-        if qtype not in TYPES:
-            raise DatasetError(f"line {lineno}: field 'type' must be one of {TYPES}, got {qtype!r}")
-        lists = {}
-        for name in ("answer_keywords", "evidence"):
-            items = _field(obj, name, list, lineno)
-            if not all(isinstance(x, str) and x for x in items):
-                raise DatasetError(
-                    f"line {lineno}: field '{name}' must be a list of non-empty strings"
-                )
-            lists[name] = tuple(items)
-        if qtype == "unanswerable" and (lists["evidence"] or lists["answer_keywords"]):
-            raise DatasetError(f"line {lineno}: unanswerable question has evidence/keywords")
-        if qtype != "unanswerable" and not lists["evidence"]:
-            raise DatasetError(f"line {lineno}: field 'evidence' is empty")
-        out.append(
-            Question(
-                id=qid,
-                question=text,
-                lang=lang,
-                type=qtype,
-                answer_keywords=lists["answer_keywords"],
-                evidence=lists["evidence"],
-                section=str(obj.get("section", "")),
-            )
-        )
+        if "turns" in obj:
+            turns = _field(obj, "turns", list, lineno)
+            if not turns or not all(isinstance(t, dict) for t in turns):
+                raise DatasetError(f"line {lineno}: field 'turns' must be a list of objects")
+            out += [
+                _parse_one(t, lineno, qid=f"{qid}.{i}", lang=lang, conversation=qid, turn=i - 1)
+                for i, t in enumerate(turns, start=1)
+            ]
+        else:
+            out.append(_parse_one(obj, lineno, qid=qid, lang=lang, conversation=None, turn=0))
     if not out:
         raise DatasetError("the question file has no questions")
     return out
@@ -117,8 +183,13 @@ def load_questions(path: Path) -> list[Question]:
         return parse_questions(f)
 
 
+def select_split(questions: Sequence[Question], split: Split | None) -> list[Question]:
+    """The questions of one half (all of them for ``None``); a conversation stays whole."""
+    return [q for q in questions if split is None or q.split == split]
+
+
 def dataset_errors(questions: Sequence[Question], documents: Iterable[Document]) -> list[str]:
-    """Evidence strings that occur in no document, and keywords in none of their evidence."""
+    """Evidence strings and answer keywords that occur in no document."""
     texts = [d.text for d in documents]
     errors = []
     for q in questions:
@@ -126,8 +197,8 @@ def dataset_errors(questions: Sequence[Question], documents: Iterable[Document])
             if not any(ev in t for t in texts):
                 errors.append(f"{q.id}: evidence not in the report: {ev!r}")
         for kw in q.answer_keywords:
-            if not any(kw in ev for ev in q.evidence):
-                errors.append(f"{q.id}: keyword {kw!r} is in none of its evidence strings")
+            if not any(kw in t for t in texts):
+                errors.append(f"{q.id}: keyword not in the report: {kw!r}")
     return errors
 
 
@@ -154,6 +225,26 @@ class QuestionResult:
     @property
     def hit(self) -> dict[int, bool]:
         return {k: self.first_rank is not None and self.first_rank <= k for k in KS}
+
+    @property
+    def declined(self) -> bool:
+        """Refused or answered as partial: what an unanswerable question should get (an
+        injection attempt only counts when refused outright)."""
+        if self.question.refusal_kind == "injection":
+            return self.answer.status == "refused"
+        return self.answer.status in ("refused", "partial")
+
+    @property
+    def right(self) -> bool:
+        """The outcome a resident would call right: an answerable question answered (not
+        refused, not partial) with all its keywords (or, without keywords, its evidence in
+        the top 5); an unanswerable one declined."""
+        q = self.question
+        if not q.answerable:
+            return self.declined
+        if self.answer.status != "answered":
+            return False
+        return self.keyword_match == 1.0 if self.keyword_match is not None else self.hit[5]
 
 
 def _citations_valid(answer: Answer, docs: Mapping[str, Document]) -> bool:
@@ -210,7 +301,12 @@ def percentile(xs: Sequence[float], p: float) -> float | None:
 
 
 def metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
-    """Aggregate metrics of a group of question results."""
+    """Aggregate metrics of a group of question results.
+
+    ``false_refusal_rate``: answerable questions refused or answered as partial;
+    ``refusal_recall``: unanswerable questions declined (refused or partial; injections
+    refused), also by kind; ``partial_precision``: partial answers given to questions that
+    are not fully answerable; ``followup_accuracy``: follow-up turns (2nd, 3rd) right."""
     ans = [r for r in results if r.question.answerable]
     una = [r for r in results if not r.question.answerable]
     lat = [r.answer.latency_ms for r in results]
@@ -222,10 +318,28 @@ def metrics(results: Sequence[QuestionResult]) -> dict[str, Any]:
     )
     out["evidence_recall@5"] = _mean(r.evidence_recall_5 for r in ans)
     out["keyword_match"] = _mean(r.keyword_match for r in ans)
+    out["all_keywords"] = _mean(
+        float(r.keyword_match == 1.0) for r in ans if r.keyword_match is not None
+    )
     out["direct_keyword_match"] = _mean(r.direct_keyword_match for r in ans)
+    out["all_keywords_direct"] = _mean(
+        float(r.direct_keyword_match == 1.0) for r in ans if r.direct_keyword_match is not None
+    )
     out["keyword_in_top5"] = _mean(r.keyword_in_hits_5 for r in ans)
-    out["refusal_recall"] = _mean(float(r.answer.refused) for r in una)
-    out["false_refusal_rate"] = _mean(float(r.answer.refused) for r in ans)
+    out["false_refusal_rate"] = _mean(float(r.answer.status != "answered") for r in ans)
+    out["refused_answerable"] = _mean(float(r.answer.refused) for r in ans)
+    out["refusal_recall"] = _mean(float(r.declined) for r in una)
+    for kind in REFUSAL_KINDS:
+        out[f"refusal_recall_{kind}"] = _mean(
+            float(r.declined) for r in una if r.question.refusal_kind == kind
+        )
+    partial = [r for r in results if r.answer.status == "partial"]
+    out["partial_answers"] = len(partial)
+    out["partial_precision"] = _mean(float(not r.question.answerable) for r in partial)
+    follow = [r for r in results if r.question.turn > 0]
+    out["followups"] = len(follow)
+    out["followup_accuracy"] = _mean(float(r.right) for r in follow)
+    out["right"] = _mean(float(r.right) for r in results)
     cited = [r for r in results if r.answer.citations]
     out["citation_validity"] = _mean(float(r.citations_valid) for r in cited)
     out["latency_p50_ms"] = percentile(lat, 50)
@@ -240,35 +354,39 @@ class EvalRun:
     label: str = ""
 
     def summary(self) -> dict[str, Any]:
-        by_type = {
-            t: metrics([r for r in self.results if r.question.type == t])
-            for t in TYPES
-            if any(r.question.type == t for r in self.results)
-        }
-        by_lang = {
-            lang: metrics([r for r in self.results if r.question.lang == lang])
-            for lang in LANGS
-            if any(r.question.lang == lang for r in self.results)
-        }
+        def groups(key: Callable[[QuestionResult], str | None]) -> dict[str, Any]:
+            names = sorted({k for r in self.results if (k := key(r)) is not None})
+            return {n: metrics([r for r in self.results if key(r) == n]) for n in names}
+
         return {
             "label": self.label,
             "overall": metrics(self.results),
-            "by_type": by_type,
-            "by_lang": by_lang,
+            "by_type": groups(lambda r: r.question.type),
+            "by_lang": groups(lambda r: r.question.lang),
+            "by_expect": groups(lambda r: r.question.refusal_kind or "answerable"),
             "dataset_errors": self.dataset_errors,
             "errors": [f"{r.question.id}: {r.error}" for r in self.results if r.error],
         }
 
     def failures(self) -> list[QuestionResult]:
-        """Answerable questions whose evidence is not in the top 5 or that were refused,
-        and unanswerable questions that were answered."""
-        return [r for r in self.results if _failed(r)]
+        """Questions a resident would not call answered right (see ``QuestionResult.right``),
+        and answerable ones whose evidence is not in the top 5."""
+        return [r for r in self.results if not r.right or r.question.answerable and not r.hit[5]]
 
 
-def _failed(r: QuestionResult) -> bool:
-    if r.question.answerable:
-        return not r.hit[5] or r.answer.refused
-    return not r.answer.refused
+def _error_answer(question: str, started: float) -> Answer:
+    return Answer(
+        question=question,
+        answer="",
+        direct_answer="",
+        refused=False,
+        citations=(),
+        hits=(),
+        engine="",
+        model="",
+        index_version="",
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
 
 
 def evaluate(
@@ -280,28 +398,23 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalRun:
     """Run every question through ``pipeline`` and score it; a failing question is
-    recorded with its error and the run goes on."""
+    recorded with its error and the run goes on. The turns of a conversation are asked in
+    order, each with the earlier turns (the questions and the answers given) as history."""
     errors = dataset_errors(questions, documents.values())
     results = []
+    history: list[Turn] = []
     for i, q in enumerate(questions, start=1):
+        if q.turn == 0:
+            history = []
         t0 = time.perf_counter()
         try:
-            answer = pipeline(q.question)
+            answer = pipeline(q.question, tuple(history))
             error = None
         except Exception as exc:  # one bad question must not stop the run
-            answer = Answer(
-                question=q.question,
-                answer="",
-                direct_answer="",
-                refused=False,
-                citations=(),
-                hits=(),
-                engine="",
-                model="",
-                index_version="",
-                latency_ms=(time.perf_counter() - t0) * 1000,
-            )
+            answer = _error_answer(q.question, t0)
             error = f"{type(exc).__name__}: {exc}"
+        if q.conversation is not None:
+            history.append(Turn(q.question, answer.answer))
         result = score(q, answer, documents)
         result.error = error
         results.append(result)
@@ -314,7 +427,15 @@ def result_row(r: QuestionResult) -> dict[str, Any]:
     """One line of ``results.jsonl``."""
     from .serialize import answer_json
 
-    row: dict[str, Any] = {"id": r.question.id, "type": r.question.type, "lang": r.question.lang}
+    q = r.question
+    row: dict[str, Any] = {
+        "id": q.id,
+        "type": q.type,
+        "lang": q.lang,
+        "expect": q.expect,
+        "refusal_kind": q.refusal_kind,
+        "split": q.split,
+    }
     row.update(answer_json(r.answer))
     row.update(
         {
@@ -323,6 +444,7 @@ def result_row(r: QuestionResult) -> dict[str, Any]:
             "keyword_match": r.keyword_match,
             "direct_keyword_match": r.direct_keyword_match,
             "citations_valid": r.citations_valid,
+            "right": r.right,
             "error": r.error,
         }
     )

@@ -20,10 +20,21 @@ _METRIC_ROWS = (
     "mrr@10",
     "evidence_recall@5",
     "keyword_match",
+    "all_keywords",
     "direct_keyword_match",
+    "all_keywords_direct",
     "keyword_in_top5",
-    "refusal_recall",
     "false_refusal_rate",
+    "refused_answerable",
+    "refusal_recall",
+    "refusal_recall_absent",
+    "refusal_recall_near_miss",
+    "refusal_recall_injection",
+    "partial_answers",
+    "partial_precision",
+    "followups",
+    "followup_accuracy",
+    "right",
     "citation_validity",
     "latency_p50_ms",
     "latency_p95_ms",
@@ -122,17 +133,18 @@ def _png(fig: Any) -> bytes:
 
 
 def _failure_rows(run: EvalRun, limit: int = 60) -> list[list[str]]:
-    rows = [["id", "type", "question", "expected evidence", "got (top 3)", "refused"]]
+    rows = [["id", "type", "expected", "question", "keywords / evidence", "got", "direct answer"]]
     for r in run.failures()[:limit]:
-        got = " ‖ ".join(h.chunk.text[:60] for h in r.answer.hits[:3])
+        q = r.question
         rows.append(
             [
-                r.question.id,
-                r.question.type,
-                r.question.question,
-                " ‖ ".join(r.question.evidence) or "(unanswerable)",
-                got,
-                "yes" if r.answer.refused else "no",
+                q.id,
+                q.type,
+                q.expect + (f" ({q.refusal_kind})" if q.refusal_kind else ""),
+                q.question,
+                " ‖ ".join(q.answer_keywords or q.evidence) or "–",
+                f"{r.answer.status}, hit rank {r.first_rank or '–'}",
+                r.answer.direct_answer[:120],
             ]
         )
     return rows
@@ -155,6 +167,7 @@ def write_report(run: EvalRun, out_dir: Path) -> dict[str, Any]:
     overall = metrics_table({"overall": summary["overall"]})
     by_type = metrics_table(summary["by_type"])
     by_lang = metrics_table(summary["by_lang"])
+    by_expect = metrics_table(summary["by_expect"])
     failures = _failure_rows(run)
     n_fail = len(run.failures())
     title = f"报告问答 evaluation — {run.label}" if run.label else "报告问答 evaluation"
@@ -176,6 +189,10 @@ def write_report(run: EvalRun, out_dir: Path) -> dict[str, Any]:
         "## By language",
         "",
         markdown_table(by_lang),
+        "",
+        "## By expected outcome",
+        "",
+        markdown_table(by_expect),
         "",
         "![hit@k](hit_at_k.png)",
         "",
@@ -203,7 +220,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} th{{background
 img{{max-width:48%;margin-right:1%}}</style></head><body>
 <h1>{html.escape(title)}</h1><p>{len(run.results)} questions.</p>
 <h2>Overall</h2>{html_table(overall)}<h2>By type</h2>{html_table(by_type)}
-<h2>By language</h2>{html_table(by_lang)}<h2>Plots</h2>{imgs}
+<h2>By language</h2>{html_table(by_lang)}
+<h2>By expected outcome</h2>{html_table(by_expect)}<h2>Plots</h2>{imgs}
 <h2>Failures ({n_fail})</h2>{html_table(failures)}
 {"<h2>Dataset and run errors</h2><ul>" + errs + "</ul>" if errs else ""}
 </body></html>"""

@@ -106,7 +106,7 @@ def test_eval_writes_results_and_report(run, tmp_path):
         encoding="utf-8",
     )
     code, out, _ = run("eval", "--questions", str(qfile), "--output", str(tmp_path / "out"))
-    assert code == 0 and "hit@1" in out
+    assert code == 0 and "hit@5 1.000" in out and "all keywords" in out
     for name in ("results.jsonl", "summary.json", "report.md", "report.html"):
         assert (tmp_path / "out" / name).exists()
 

@@ -12,6 +12,8 @@ from rag.evaluate import (
     load_questions,
     parse_questions,
     percentile,
+    select_split,
+    split_of,
 )
 from rag.index import build_index
 from rag.ingest import load_documents
@@ -48,6 +50,7 @@ def test_project_question_set_is_valid_and_large_enough():
     assert len(qs) >= 150
     types = {q.type for q in qs}
     assert types == {"number", "fact", "list", "paraphrase", "section", "english", "unanswerable"}
+    assert {q.expect for q in qs} == {"answer", "refuse"}
     assert sum(q.type == "unanswerable" for q in qs) >= 20
     assert sum(q.lang == "en" for q in qs) >= 20
 
@@ -67,7 +70,15 @@ def test_every_evidence_is_verbatim_in_the_cleaned_report():
         ("{not json", "line 1: not valid JSON"),
         ("[1, 2]", "line 1: expected a JSON object"),
         (_line(lang="fr"), "line 1: field 'lang'"),
-        (_line(type="trivia"), "line 1: field 'type'"),
+        (_line(expect="maybe"), "line 1: field 'expect'"),
+        (_line(expect="refuse", answer_keywords=[], evidence=[]), "line 1: field 'refusal_kind'"),
+        (_line(refusal_kind="absent"), "line 1: an answerable question has a refusal_kind"),
+        (
+            _line(expect="refuse", refusal_kind="absent", answer_keywords=[]),
+            "line 1: expect='refuse' question has evidence",
+        ),
+        (_line(turns="x"), "line 1: field 'turns' must be list"),
+        (_line(turns=[]), "line 1: field 'turns' must be a list of objects"),
         (_line(evidence="森林"), "line 1: field 'evidence' must be list"),
         (_line(evidence=[]), "line 1: field 'evidence' is empty"),
         (_line(question="  "), "line 1: field 'question' is empty"),
@@ -114,7 +125,10 @@ def test_evaluate_scores_and_reports(pipeline, tmp_path):
     ]
     qs = parse_questions(lines)
     run = evaluate(
-        qs, lambda q: pipeline.answer(q, top_k=10), pipeline.index.documents, label="fake"
+        qs,
+        lambda q, h: pipeline.answer(q, history=h, top_k=10),
+        pipeline.index.documents,
+        label="fake",
     )
     assert run.dataset_errors == ["c: evidence not in the report: '不在报告里的一句话就在这里'"]
     a = run.results[0]
@@ -140,7 +154,7 @@ def test_evaluate_scores_and_reports(pipeline, tmp_path):
 def test_a_failing_question_is_recorded_and_the_run_goes_on(pipeline):
     qs = parse_questions([_line(id="x"), _line(id="y", question="森林")])
 
-    def flaky(q):
+    def flaky(q, history):
         if q.startswith("森林覆盖率目标"):
             raise RuntimeError("boom")
         return pipeline.answer(q)
@@ -159,7 +173,7 @@ def test_citation_validity_checks_the_source_slice(pipeline):
     qs = parse_questions([_line()])
 
     def answer_with(cits):
-        return lambda q: Answer(q, "62%", "62%", False, cits, (), "", "", "", 1.0)
+        return lambda q, h: Answer(q, "62%", "62%", False, cits, (), "", "", "", 1.0)
 
     ok = evaluate(qs, answer_with((good,)), pipeline.index.documents).results[0]
     broken = evaluate(qs, answer_with((good, bad)), pipeline.index.documents).results[0]
@@ -167,7 +181,116 @@ def test_citation_validity_checks_the_source_slice(pipeline):
     assert ok.keyword_match == 1.0 and ok.direct_keyword_match == 1.0
     quotes_only = evaluate(
         qs,
-        lambda q: Answer(q, "森林覆盖率提高到62%", "", False, (good,), (), "", "", "", 1.0),
+        lambda q, h: Answer(q, "森林覆盖率提高到62%", "", False, (good,), (), "", "", "", 1.0),
         pipeline.index.documents,
     ).results[0]
     assert quotes_only.keyword_match == 1.0 and quotes_only.direct_keyword_match == 0.0
+
+
+def test_any_type_label_and_the_new_fields_parse():
+    (q,) = parse_questions(
+        [
+            _line(
+                type="near_miss",
+                lang="mixed",
+                expect="partial",
+                refusal_kind="near_miss",
+                answer_keywords=[],
+                missing="the exact rank",
+            )
+        ]
+    )
+    assert (q.type, q.expect, q.refusal_kind, q.missing) == (
+        "near_miss",
+        "partial",
+        "near_miss",
+        "the exact rank",
+    )
+    assert not q.answerable
+    (legacy,) = parse_questions([_line(type="unanswerable", answer_keywords=[], evidence=[])])
+    assert (legacy.expect, legacy.refusal_kind) == ("refuse", "absent")
+
+
+def test_split_is_a_fixed_rule_on_the_id_and_keeps_conversations_whole():
+    assert split_of("q001") == split_of("q001")
+    ids = [f"x{i:03d}" for i in range(400)]
+    dev = [i for i in ids if split_of(i) == "dev"]
+    assert 150 < len(dev) < 250  # about half
+    conv = json.dumps(
+        {
+            "id": "c1",
+            "lang": "zh",
+            "type": "conversation",
+            "turns": [
+                {"question": "森林覆盖率目标?", "answer_keywords": ["62%"], "evidence": ["62%"]},
+                {"question": "那城镇化率呢?", "answer_keywords": [], "evidence": ["城镇化率"]},
+            ],
+        },
+        ensure_ascii=False,
+    )
+    qs = parse_questions([conv])
+    assert [q.id for q in qs] == ["c1.1", "c1.2"] and [q.turn for q in qs] == [0, 1]
+    assert {q.split for q in qs} == {split_of("c1")}
+    assert select_split(qs, split_of("c1")) == qs
+    assert select_split(qs, "test" if split_of("c1") == "dev" else "dev") == []
+
+
+def _fixed(status, text="", direct=""):
+    refused = status == "refused"
+    reason = {"answered": "evidence_found", "partial": "detail_missing"}.get(
+        status, "not_in_report"
+    )
+    return Answer("q", text, direct, refused, (), (), "", "", "", 1.0, status=status, reason=reason)
+
+
+def test_conversation_turns_get_the_earlier_turns_as_history(pipeline):
+    conv = json.dumps(
+        {
+            "id": "c1",
+            "lang": "zh",
+            "turns": [
+                {"question": "一", "answer_keywords": [], "evidence": ["森林覆盖率"]},
+                {"question": "二", "answer_keywords": [], "evidence": ["森林覆盖率"]},
+            ],
+        },
+        ensure_ascii=False,
+    )
+    seen = []
+
+    def system(q, history):
+        seen.append((q, [(t.question, t.answer) for t in history]))
+        return _fixed("answered", text=f"答{q}")
+
+    qs = parse_questions([conv, _line(id="s")])
+    evaluate(qs, system, pipeline.index.documents)
+    assert seen == [("一", []), ("二", [("一", "答一")]), ("森林覆盖率目标是多少?", [])]
+
+
+def test_outcome_metrics_count_partial_and_refusals_by_kind(pipeline):
+    def q(qid, **kw):
+        return _line(id=qid, **kw)
+
+    lines = [
+        q("ok"),  # answered with the keyword: right
+        q("fr"),  # answerable, answered partial: a false refusal
+        q("nm", expect="partial", refusal_kind="near_miss", answer_keywords=[]),
+        q("ab", expect="refuse", refusal_kind="absent", answer_keywords=[], evidence=[]),
+        q("in", expect="refuse", refusal_kind="injection", answer_keywords=[], evidence=[]),
+    ]
+    outcome = {
+        "ok": _fixed("answered", "62%", "62%"),
+        "fr": _fixed("partial"),
+        "nm": _fixed("partial"),
+        "ab": _fixed("answered"),
+        "in": _fixed("partial"),  # an injection must be refused outright
+    }
+    qs = parse_questions(lines)
+    order = iter(outcome.values())  # the questions are asked once each, in file order
+    run = evaluate(qs, lambda text, h: next(order), pipeline.index.documents)
+    m = run.summary()["overall"]
+    assert m["false_refusal_rate"] == 0.5 and m["refused_answerable"] == 0.0
+    assert m["refusal_recall_near_miss"] == 1.0
+    assert m["refusal_recall_absent"] == 0.0
+    assert m["refusal_recall_injection"] == 0.0
+    assert m["partial_answers"] == 3 and m["partial_precision"] == 2 / 3
+    assert [r.right for r in run.results] == [True, False, True, False, False]
