@@ -69,14 +69,8 @@ class Settings(BaseSettings):
     candidates: int = Field(30, gt=0)
 
     # --- answers --------------------------------------------------------------
-    # sentences of the first `compose_hits` hits are candidates for the answer
-    compose_hits: int = Field(5, gt=0)
-    # refuse when the best sentence scores below this (cosine + keyword bonus); chosen on
-    # the dev half (odd ids) of eval/questions.jsonl, see README "Refusal". Chinese
-    # questions rely on the subject-word rules of rag.answer.answerable instead (0 = off);
-    # English cross-lingual cosines run lower, so they get their own threshold.
-    refuse_below: float = 0.0
-    refuse_below_en: float = 0.75
+    # the answer layer's tuned numbers (refusal thresholds, margins) live in one frozen
+    # object with where they were fit: rag/answer/rules.py
 
     # --- input limits --------------------------------------------------------
     max_question_chars: int = Field(500, gt=0)

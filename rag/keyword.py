@@ -8,6 +8,7 @@ Chinese quotation marks, plus the packaged list in ``resources/terms.txt``.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -106,6 +107,12 @@ class KeywordTokenizer:
             self._jieba = tok
         return self._jieba
 
+    def frequency(self, word: str) -> int:
+        """How often jieba's general dictionary counts ``word`` (0 when it is not a word)."""
+        tok = self._tokenizer()
+        tok.check_initialized()
+        return int(tok.FREQ.get(word) or 0)
+
     def words(self, text: str) -> list[str]:
         """Precise-mode segmentation, case kept (for rewriting questions)."""
         return [t for t in self._tokenizer().lcut(text) if t.strip()]
@@ -122,15 +129,29 @@ class KeywordIndex:
         self.tokenizer = tokenizer
         self._bm25 = None
         self._n = 0
+        self.doc_freq: dict[str, int] = {}  # token -> chunks holding it
 
     def build(self, chunks: Sequence[Chunk]) -> KeywordIndex:
         import bm25s
 
         corpus = [self.tokenizer(c.text) or [""] for c in chunks]
+        df: dict[str, int] = {}
+        for tokens in corpus:
+            for t in set(tokens):
+                df[t] = df.get(t, 0) + 1
+        self.doc_freq = df
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
         self._bm25, self._n = bm25, len(chunks)
         return self
+
+    def idf(self, token: str) -> float:
+        """BM25's inverse document frequency of ``token`` over the chunks (0 when no chunk
+        holds it: a word the report does not use says nothing about where to look)."""
+        df = self.doc_freq.get(token, 0)
+        if not df:
+            return 0.0
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def scores(self, question: str) -> np.ndarray:
         if self._bm25 is None:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .answer import compose, render
+from .answer import RULES, AnswerContext, compose, render
 from .config import Settings
-from .conversation import Turn, resolve_followup
+from .conversation import Turn
 from .llm import llm_answer
 from .retrieval import Mode, Retriever, validate_question
 from .types import Answer, SearchResult
@@ -32,6 +32,7 @@ class Pipeline:
     embedder: Embedder | None = None
     index: Index | None = None
     _retriever: Retriever | None = field(default=None, repr=False)
+    _context: AnswerContext | None = field(default=None, repr=False)
 
     def load(self, *, show_progress: bool = False) -> Pipeline:
         """Load the embedder and the index (heavy; call once, e.g. in the app's lifespan)."""
@@ -55,6 +56,13 @@ class Pipeline:
         self._retriever = Retriever(
             index=self.index, embedder=self.embedder, settings=self.settings
         ).warm_up()
+        assert self._retriever.keyword is not None and self._retriever.glossary is not None
+        self._context = AnswerContext.build(
+            self.index,
+            self._retriever.keyword,
+            english_terms=self._retriever.glossary.terms,
+            english_words=self._retriever.glossary.entries,
+        )
         log.info(
             "pipeline ready in %.1fs: %s (%s), index %s, %d chunks",
             time.perf_counter() - t0,
@@ -64,6 +72,12 @@ class Pipeline:
             len(self.index.chunks),
         )
         return self
+
+    @property
+    def context(self) -> AnswerContext:
+        if self._context is None:
+            raise RuntimeError("Pipeline.load() must be called first")
+        return self._context
 
     @property
     def retriever(self) -> Retriever:
@@ -90,41 +104,29 @@ class Pipeline:
         retriever = self.retriever
         assert self.embedder is not None and self.index is not None
         q = validate_question(question, self.settings.max_question_chars)
-        notes: list[str] = []
-        query = q
-        if history:
-            assert retriever.keyword is not None
-            query = resolve_followup(q, history, retriever.keyword.tokenizer.words)
-            if query != q:
-                notes.append(f"follow-up resolved as: {query}")
-        result = retriever.search(query, top_k=top_k, mode=mode)
+        analysis = self.context.analyzer(q, history)
+        notes: list[str] = list(analysis.notes)
+        k = self.settings.top_k if top_k is None else top_k
+        result = retriever.search(analysis.text, top_k=max(k, RULES.pool_hits_wide), mode=mode)
         tc = time.perf_counter()
-        comp = compose(
-            query,
-            result.hits[: self.settings.compose_hits],
-            self.index,
-            query_vector=result.query_vector,
-            tokenizer=retriever.keyword.tokenizer if retriever.keyword else None,
-            refuse_below=self.settings.refuse_below,
-            refuse_below_en=self.settings.refuse_below_en,
-            english_terms=retriever.english_terms(query),
-        )
-        if comp.refused and comp.refusal_reason:
-            notes.append(f"refused: {comp.refusal_reason}")
-        text = render(q, comp, result.hits)
+        comp = compose(analysis, result.hits, self.context, query_vector=result.query_vector)
+        notes += [n for n in comp.notes if n not in notes]
+        if comp.refused:
+            notes.append(f"refused: {comp.reason}")
+        text = render(comp, result.hits)
         compose_ms = (time.perf_counter() - tc) * 1000
         timings = {
             "embed_ms": result.embed_ms,
             "search_ms": result.search_ms,
             "compose_ms": compose_ms,
         }
-        if self.settings.llm_base_url and not comp.refused and comp.citations:
+        if self.settings.llm_base_url and comp.status == "answered" and comp.citations:
             tl = time.perf_counter()
-            llm_text, llm_notes = llm_answer(self.settings, query, comp.citations)
+            llm_text, llm_notes = llm_answer(self.settings, analysis.text, comp.citations)
             if llm_text is not None:
                 # the LLM's checked text, then the same quote list the extractive answer
                 # shows (rendered without a direct answer, the lead is one fixed line)
-                quotes = render(q, replace(comp, direct_answer=""), result.hits)
+                quotes = render(replace(comp, direct_answer=""), result.hits)
                 text = llm_text + "\n\n" + quotes.partition("\n\n")[2]
                 notes.append("answer written by LLM (checked against citations)")
             notes.extend(llm_notes)
@@ -135,17 +137,13 @@ class Pipeline:
             direct_answer=comp.direct_answer,
             refused=comp.refused,
             citations=comp.citations,
-            hits=result.hits,
+            hits=result.hits[:k],
             engine=self.embedder.engine,
             model=self.embedder.model_id,
             index_version=self.index.version,
             latency_ms=(time.perf_counter() - t0) * 1000,
             timings=timings,
             notes=tuple(notes),
-            status="refused" if comp.refused else "answered",
-            reason=(
-                ("no_passages" if comp.refusal_reason == "no passages" else "not_in_report")
-                if comp.refused
-                else "evidence_found"
-            ),
+            status=comp.status,
+            reason=comp.reason,
         )

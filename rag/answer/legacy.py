@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chunking import clause_text, split_clauses, split_sentences
-from .ingest import topic_of
-from .questions import (
+from ..chunking import clause_text, split_clauses, split_sentences
+from ..ingest import topic_of
+from ..questions import (
     DATE,
     DIGITS,
     YES_NO,
@@ -34,11 +34,11 @@ from .questions import (
     subject_words,
     unsupported_figures,
 )
-from .types import Citation, CitationKind, Document, Hit, Paragraph
+from ..types import Citation, CitationKind, Document, Hit, Paragraph
 
 if TYPE_CHECKING:
-    from .index import Index
-    from .keyword import KeywordTokenizer
+    from ..index import Index
+    from ..keyword import KeywordTokenizer
 
 Item = tuple[int, int, tuple[str, ...]]  # start, end, section of a sentence to cite
 

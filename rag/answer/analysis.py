@@ -1,0 +1,359 @@
+"""Question analysis: computed once per question, passed down, never re-derived.
+
+:func:`analyze` turns what a person typed into an :class:`Analysis`: the normalized text
+(:mod:`.normalize`), the part that asks (a long question tells its situation first), the
+language, the answer type asked for (``resources/answer_types.tsv``), the unit a figure is
+asked in, the constraints the evidence must meet (a year, "each year", "now", a place, done
+or planned), the topic words (weighted later by how specific they are to the report), and
+whether the question is an instruction or a request for personal data
+(``resources/guards.tsv``) rather than a question about the report. A follow-up ("那教育呢？",
+"What about railways?") is resolved against the previous turn: it keeps that turn's frame and
+answer type and takes its own topic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+from ..conversation import Turn, resolve_followup
+from .figures import unit_categories
+from .normalize import Lexicon, Replacement, normalize
+
+Lang = Literal["zh", "en", "mixed"]
+AnswerType = Literal[
+    "overview",
+    "rank",
+    "ordinal",
+    "date",
+    "place",
+    "multiple",
+    "money",
+    "percent",
+    "quantity",
+    "list",
+    "named",
+    "status",
+    "yesno",
+    "description",
+]
+# the answer types whose answer is a figure of the report
+FIGURE_TYPES = frozenset({"rank", "ordinal", "date", "multiple", "money", "percent", "quantity"})
+
+_LATIN = re.compile(r"[A-Za-z]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLAUSE_SPLIT = re.compile(r"[,，;；:：]")
+_SENTENCE_SPLIT = re.compile(r"(?<=[。!！?？])")
+_ASK_START = re.compile(
+    r"想问|请问|问一下|问问|想知道|想了解|了解一下|告诉我|我想问|i want to know|tell me", re.I
+)
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_BASE_YEAR = re.compile(r"(?:较|比|和|跟|与|相比|是)\s*(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*年的")
+_RELATIVE = {"去年": -1, "上一年": -1, "今年": 0, "本年": 0, "明年": 1, "last year": -1}
+_RELATIVE.update({"this year": 0, "next year": 1})
+_ANNUAL = re.compile(
+    r"每年|一年|年均|每一年|一年里|一年内|当年|年度|\bper year\b|\beach year\b|\bannual|\ba year\b|"
+    r"\bevery year\b|去年|今年|明年|\blast year\b|\bthis year\b|\bnext year\b",
+    re.I,
+)
+_CURRENT = re.compile(
+    r"现在|目前|当前|如今|眼下|现有|已有|已经有|\bnow\b|\bcurrent(?:ly)?\b|\btoday\b", re.I
+)
+_DONE_ASKED = re.compile(
+    r"已经|了没|了吗|了没有|建成了|完成了|实现了|通车了|开通了|过去|以来|五年来|这几年|取得|成绩|成就|"
+    r"做了|干了|\balready\b|\bhas\b.*\bbeen\b|\bachieved\b|\bpast\b|"
+    r"\bhave\b.*\bbeen\b|\bwas\b.*\b(?:built|completed|finished|opened)\b",
+    re.I,
+)
+_PLAN_ASKED = re.compile(r"打算|计划|准备|将要|要不要|会不会|\bplan|\bwill\b|\bgoing to\b", re.I)
+
+
+_ADMIN_SUFFIX = "市县区镇乡州"
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What the evidence must also meet, from the question's own words."""
+
+    year: int | None = None  # a calendar year asked about (2020年的…; not a base year 较2015年)
+    relative_year: int | None = None  # -1 去年, 0 今年, +1 明年
+    scope: Literal["annual", "current"] | None = None  # 每年 / 一年 ; 现在 / 目前
+    places: tuple[str, ...] = ()  # places the question names that the report names too
+    status: Literal["done", "planned"] | None = None  # asked (or presumed) done, or planned
+
+    @property
+    def any(self) -> bool:
+        return bool(self.year or self.relative_year is not None or self.scope or self.places)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything later stages need to know about a question."""
+
+    question: str  # as typed (what the answer shows)
+    text: str  # normalized, typos bridged, follow-up resolved: what retrieval uses
+    ask: str  # the part of ``text`` that asks
+    lang: Lang
+    answer_type: AnswerType
+    yes_no: bool  # asked as a yes/no question (on top of its answer type)
+    unit: str | None  # the measure word a figure is asked in (亿元 → 元, 公里, %)
+    constraints: Constraints
+    topic: tuple[str, ...]  # words naming what the question is about
+    guard: str | None = None  # "instruction" | "personal_data": not a question about the report
+    followup_of: str | None = None  # the previous question, when this one was resolved by it
+    replacements: tuple[Replacement, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def english(self) -> bool:
+        return self.lang == "en"
+
+    @property
+    def wants_figure(self) -> bool:
+        return self.answer_type in FIGURE_TYPES
+
+
+@lru_cache(maxsize=1)
+def answer_type_cues() -> tuple[tuple[AnswerType, re.Pattern[str]], ...]:
+    return tuple(
+        (kind, re.compile(pattern, re.I))  # type: ignore[misc]
+        for kind, pattern in _tsv("answer_types.tsv")
+    )
+
+
+@lru_cache(maxsize=1)
+def guard_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in _tsv("guards.tsv"))
+
+
+@lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    text = resources.files("rag").joinpath("resources/question_words.txt").read_text("utf-8")
+    return frozenset(
+        w for line in text.splitlines() if not line.startswith("#") for w in line.split()
+    )
+
+
+def _tsv(name: str) -> list[tuple[str, str]]:
+    text = resources.files("rag").joinpath(f"resources/{name}").read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, pattern = line.split("\t", 1)
+            rows.append((kind.strip(), pattern.strip()))
+    return rows
+
+
+def language(text: str) -> Lang:
+    """English when Latin letters outnumber Chinese characters two to one; mixed when it has
+    a Latin word or more among Chinese."""
+    text = re.sub(r"<[^>]*>", " ", text)  # markup is not language
+    latin, cjk = len(_LATIN.findall(text)), len(_CJK.findall(text))
+    if latin > 2 * cjk:
+        return "en"
+    if re.search(r"[A-Za-z]{2,}", text) and cjk:
+        return "mixed"
+    return "zh"
+
+
+def asking_part(text: str) -> str:
+    """The part of a (long) question that asks: in its last sentence, from the first clause
+    that holds a question cue (or an "I'd like to know" opener) to the end."""
+    sentences = [s for s in _SENTENCE_SPLIT.split(text) if re.search(r"[\w\u4e00-\u9fff]", s)]
+    if not sentences:
+        return text
+    # the last sentence that asks (a closing "谢谢。" asks nothing)
+    asking = [s for s in sentences if _is_question(s)]
+    last = asking[-1] if asking else sentences[-1]
+    clauses = [c for c in _CLAUSE_SPLIT.split(last) if c.strip()]
+    for i, clause in enumerate(clauses):
+        if _ASK_START.search(clause) or _is_question(clause):
+            return "，".join(c.strip() for c in clauses[i:])
+    return last.strip()
+
+
+def _is_question(text: str) -> bool:
+    return bool(re.search(r"[?？]\s*$", text)) or any(p.search(text) for _, p in answer_type_cues())
+
+
+def answer_type(ask: str) -> tuple[AnswerType, bool]:
+    """The answer type asked for, and whether it is asked as yes/no."""
+    found: AnswerType = "description"
+    for kind, pattern in answer_type_cues():
+        if kind in ("yesno", "status"):
+            continue
+        if pattern.search(ask):
+            found = kind
+            break
+    cues = dict(answer_type_cues())
+    yes_no = bool(cues["yesno"].search(ask) or cues["status"].search(ask))
+    if found == "description" and cues["status"].search(ask):
+        found = "status"
+    elif found == "description" and yes_no:
+        found = "yesno"
+    return found, yes_no
+
+
+def asked_unit(ask: str, kind: AnswerType) -> str | None:
+    """The measure word a figure is asked in: 多少亿元 → 元, 几个 → 个, 比例 → %, 几倍 → 倍."""
+    if kind == "percent":
+        return "%"
+    if kind == "multiple":
+        return "倍"
+    if kind == "money":
+        return "元"
+    units = sorted(unit_categories(), key=len, reverse=True)
+    m = re.search(r"(?:多少|好多|几)\s*[万亿千]?(" + "|".join(map(re.escape, units)) + ")", ask)
+    return m.group(1) if m and kind == "quantity" else None
+
+
+def guard(text: str) -> str | None:
+    """Why a question is not a question about the report ("instruction" / "personal_data")."""
+    for kind, pattern in guard_cues():
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def constraints(text: str, ask: str, corpus_has: Callable[[str], bool]) -> Constraints:
+    """Year, scope, places and status asked, from the question's words."""
+    base = {m.group(0) for m in _BASE_YEAR.finditer(text)}
+    years = [
+        int(m.group(1)) for m in _YEAR.finditer(text) if not any(m.group(0) in b for b in base)
+    ]
+    relative = next((v for k, v in _RELATIVE.items() if k in text.lower()), None)
+    scope: Literal["annual", "current"] | None = None
+    if _ANNUAL.search(ask):
+        scope = "annual"
+    elif _CURRENT.search(ask):
+        scope = "current"
+    places = tuple(dict.fromkeys(p for p in place_names(text) if corpus_has(p)))
+    status: Literal["done", "planned"] | None = None
+    if _DONE_ASKED.search(ask):
+        status = "done"
+    elif _PLAN_ASKED.search(ask):
+        status = "planned"
+    return Constraints(
+        year=years[-1] if years else None,
+        relative_year=relative,
+        scope=scope,
+        places=places,
+        status=status,
+    )
+
+
+def place_names(text: str) -> list[str]:
+    """Names of administrative places in ``text``: jieba's part-of-speech tag ``ns`` with a
+    suffix such as 市, 县, 区 (峨眉山市, 犍为县)."""
+    import jieba.posseg
+
+    return [
+        w
+        for w, flag in jieba.posseg.lcut(text)
+        if flag == "ns" and len(w) >= 3 and w[-1] in _ADMIN_SUFFIX
+    ]
+
+
+def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """Content words of the asking part (question words and one-character words dropped)."""
+    qw = question_words()
+    out = []
+    for t in tokens(ask):
+        if len(t) < 2 or t in qw or t.isdigit() and len(t) < 4:
+            continue
+        if _CJK.search(t) and any(t.startswith(w) or t.endswith(w) for w in ("多少", "什么")):
+            continue
+        out.append(t)
+    return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Builds :class:`Analysis` records with the report's vocabulary (cheap to call)."""
+
+    tokens: Callable[[str], list[str]]  # keyword tokens (jieba search mode)
+    words: Callable[[str], list[str]]  # precise segmentation (for follow-ups)
+    lexicon: Lexicon | None = None
+    english_terms: Callable[[str], list[str]] = lambda q: []
+    corpus_has: Callable[[str], bool] = lambda w: False
+    frequency: Callable[[str], int] = lambda w: 0  # a word's count in the general dictionary
+
+    def __call__(self, question: str, history: Sequence[Turn] = ()) -> Analysis:
+        text = normalize(question)
+        replacements: tuple[Replacement, ...] = ()
+        lang = language(text)
+        if self.lexicon is not None and lang != "en":
+            bridged, reps = self.lexicon.bridge(text, self.words, self.frequency)
+            text, replacements = bridged, tuple(reps)
+        g = guard(text)
+        own = self._analyze(question, text, lang, g, replacements)
+        if not history:
+            return own
+        previous = normalize(history[-1].question)
+        resolved = resolve_followup(text, [Turn(previous, history[-1].answer)], self.words)
+        if resolved == text:
+            return own
+        prev = self._analyze(previous, previous, language(previous), None, ())
+        frame = self._analyze(question, resolved, lang, g, replacements)
+        # a follow-up keeps the previous turn's answer type unless it asks its own way, and a
+        # unit only when it names one itself (那城乡居民收入呢 after …多少人 asks no 人)
+        kind = own.answer_type if own.answer_type != "description" else prev.answer_type
+        return replace(
+            frame,
+            answer_type=kind,
+            yes_no=own.yes_no,
+            unit=own.unit if own.answer_type != "description" else None,
+            constraints=_merge(own.constraints, prev.constraints),
+            topic=own.topic or prev.topic,
+            followup_of=history[-1].question,
+            notes=(f"follow-up resolved as: {resolved}",),
+        )
+
+    def _analyze(
+        self,
+        question: str,
+        text: str,
+        lang: Lang,
+        g: str | None,
+        replacements: tuple[Replacement, ...],
+    ) -> Analysis:
+        ask = asking_part(text) if lang != "en" else text
+        kind, yes_no = answer_type(ask)
+        if lang == "en":
+            topic = tuple(self.english_terms(text))
+        else:
+            # the asking part's words first, then those of the situation told before it
+            topic = topic_words(ask, self.tokens)
+            topic += tuple(w for w in topic_words(text, self.tokens) if w not in topic)
+            if lang == "mixed":  # the English words of a mixed question, in the report's words
+                topic += tuple(t for t in self.english_terms(text) if t not in topic)
+        notes = tuple(f"read “{r.original}” as “{r.replacement}”" for r in replacements)
+        return Analysis(
+            question=question,
+            text=text,
+            ask=ask,
+            lang=lang,
+            answer_type=kind,
+            yes_no=yes_no,
+            unit=asked_unit(ask, kind),
+            constraints=constraints(text, ask, self.corpus_has),
+            topic=topic,
+            guard=g,
+            replacements=replacements,
+            notes=notes,
+        )
+
+
+def _merge(own: Constraints, prev: Constraints) -> Constraints:
+    """A follow-up's constraints: its own, else those of the turn it follows."""
+    return Constraints(
+        year=own.year or prev.year,
+        relative_year=own.relative_year if own.relative_year is not None else prev.relative_year,
+        scope=own.scope or prev.scope,
+        places=own.places or prev.places,
+        status=own.status,
+    )

@@ -1,0 +1,543 @@
+"""Composition: from the analysed question and the retrieved passages to a cited answer.
+
+question analysis (:mod:`.analysis`) → evidence (:mod:`.evidence`) → answerability → answer
+extraction by strategy (below) → leads (:mod:`.leads`).
+
+A strategy is a small function that gets the :class:`Evidence` and returns an
+:class:`Outcome` or ``None``; :data:`STRATEGIES` says which strategies each answer type tries,
+in order. Three outcomes, each said plainly: *answered*; *partial* — the report speaks of the
+subject but does not give what was asked (a rough standing where a rank was asked, a count
+where names were, a five-year total where one year's figure was, a target where the current
+figure was), cited; and *refused* — the report does not speak of it, or the question is not
+a question about the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..chunking import clause_text, split_clauses, split_sentences
+from ..questions import longest_run
+from ..types import AnswerStatus, Citation, Hit
+from .analysis import Analysis, AnswerType
+from .context import AnswerContext
+from .evidence import Candidate, base_year, candidates, coverage, scope_of, sentence_kind
+from .figures import figures
+from .leads import figure_lead_en, items_lead, partial_lead, yes_no_lead
+from .outline import Point
+from .rules import RULES, Rules
+from .spans import FINDERS, Span, clause_of, item_spans, related
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+Quote = tuple[str, int, int, tuple[str, ...]]  # doc_id, start, end, section
+_MIN_SUPPORT_CHARS = 16  # a shorter line (a bare topic line) supports nothing on its own
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: AnswerStatus
+    direct: str
+    quotes: tuple[Quote, ...]
+    reason: str = "evidence_found"
+    unmet: str | None = None
+    extra_quotes: bool = True  # add other close sentences as support
+
+
+@dataclass(frozen=True)
+class Composition:
+    analysis: Analysis
+    status: AnswerStatus
+    reason: str
+    direct_answer: str
+    citations: tuple[Citation, ...]
+    best_score: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def refused(self) -> bool:
+        return self.status == "refused"
+
+
+@dataclass
+class Evidence:
+    """What every strategy works from."""
+
+    analysis: Analysis
+    cands: list[Candidate]
+    wide: list[Candidate]  # from more passages (lists, overviews)
+    ctx: AnswerContext
+    query_vector: np.ndarray | None
+    rules: Rules
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def index(self) -> Index:
+        return self.ctx.index
+
+    @property
+    def best(self) -> Candidate:
+        return self.cands[0]
+
+    def close(self, margin: float | None = None, limit: int = 8) -> list[Candidate]:
+        """Candidates within ``margin`` of the best one (the best always)."""
+        m = self.rules.evidence_margin if margin is None else margin
+        out = [c for c in self.cands[:limit] if c.score >= self.best.score - m]
+        return out or self.cands[:1]
+
+    def names_topic(self, text: str) -> bool:
+        return any(w in text for w in self.analysis.topic if self.ctx.idf(w) > 0)
+
+    def quote(self, c: Candidate) -> Quote:
+        return (c.doc_id, c.start, c.end, c.section)
+
+    def best_clause(self, c: Candidate, need: Callable[[str], bool] = lambda t: True) -> str:
+        """The clause of ``c`` closest to the question in the model's space (clause vectors
+        are stored in the index), among those that ``need`` accepts."""
+        best, best_cos = "", -2.0
+        for s, e in split_clauses(c.text, c.start):
+            text = clause_text(self.index.documents[c.doc_id].text[s:e])
+            if len(text) < 4 or not need(text):
+                continue
+            cos = self.ctx.clause_cos(c.doc_id, s, self.query_vector)
+            cos += 0.02 * sum(w in text for w in self.analysis.topic)
+            if cos > best_cos:
+                best, best_cos = text, cos
+        return best or clause_text(c.text)
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+def _report_year(ev: Evidence, doc_id: str) -> int | None:
+    doc = ev.index.documents[doc_id]
+    year = doc.metadata.get("year", "")
+    if year.isdigit():
+        return int(year)
+    m = re.search(r"((?:19|20)\d{2})\s*年", doc.title)
+    return int(m.group(1)) if m else None
+
+
+def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str | None:
+    """The first constraint of the question that the sentence ``c`` (its figure in
+    ``clause``) does not meet, or ``None``."""
+    a = ev.analysis
+    k = a.constraints
+    doc = ev.index.documents[c.doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= c.start < p.end), None)
+    opening = doc.text[para.start : para.end] if para else ""
+    opening = doc.text[para.start : split_sentences(opening, para.start)[0][1]] if para else ""
+    levels = [c.text[clause[0] : clause[1]], c.text, opening, *reversed(c.section)]
+    scope = scope_of(levels)
+    kind = sentence_kind(c.text, c.section)
+    if k.places and not any(p[:-1] in c.text or p in c.text for p in k.places):
+        return "place"
+    if k.year and f"{k.year}年" not in c.text and not (scope and scope.year == k.year):
+        return "year"
+    asked_base = base_year(a.text)
+    if asked_base and base_year(c.text) != asked_base:
+        return "base_year"
+    if k.relative_year is not None:
+        year = _report_year(ev, c.doc_id)
+        wanted = year + k.relative_year if year else None
+        if not (scope and scope.kind == "year" and wanted and scope.year == wanted):
+            return "relative_year"
+    one_year = scope is not None and scope.kind in ("annual", "year")
+    if k.scope == "annual" and not one_year:
+        return "annual"
+    if k.scope == "current" and kind == "target":
+        return "current"
+    return None
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def _restates(a: Analysis, text: str) -> bool:
+    """Whether ``text`` is mostly the question's own words (60 %, one run)."""
+    t = text.strip("“”。 ")
+    return bool(t) and longest_run(t, a.text) >= 0.6 * len(t)
+
+
+def typed_span(ev: Evidence) -> Outcome | None:
+    """A span of the asked type in a sentence about the topic that meets the constraints;
+    else a partial answer naming what the report gives instead. Among several spans, the one
+    whose clause is closest to the question in the model's space wins."""
+    a = ev.analysis
+    finder = FINDERS[a.answer_type]
+    found: list[tuple[float, Candidate, str]] = []
+    unmet_at: tuple[Candidate, str, str] | None = None
+    for i, c in enumerate(ev.close()):
+        close_to_best = i == 0 or c.score >= ev.best.score - ev.rules.span_margin
+        for sp in finder(c.text, a):
+            if sp.kind in ("name", "items", "place") and _restates(a, sp.text):
+                continue  # the question's own words are not its answer
+            cs, ce = clause_of(c.text, sp)
+            clause = clause_text(c.text[cs:ce])
+            if not (close_to_best or ev.names_topic(clause)):
+                continue
+            unmet = unmet_constraint(ev, c, (cs, ce))
+            if unmet:
+                unmet_at = unmet_at or (c, clause, unmet)
+                continue
+            cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
+            found.append((cos + c.score, c, clause))
+    if found:
+        _, c, clause = max(found, key=lambda x: x[0])
+        return Outcome("answered", _figure_lead(ev, c, clause), (ev.quote(c),))
+    if unmet_at:
+        c, clause, unmet = unmet_at
+        return Outcome(
+            "partial", partial_lead(a, clause, unmet), (ev.quote(c),), "detail_missing", unmet
+        )
+    c = ev.best
+    instead = related(c.text, a.answer_type)
+    clause = _clause_with(c, instead[0]) if instead else ev.best_clause(c)
+    return Outcome("partial", partial_lead(a, clause, None), (ev.quote(c),), "detail_missing")
+
+
+def _clause_with(c: Candidate, span: Span) -> str:
+    cs, ce = clause_of(c.text, span)
+    return clause_text(c.text[cs:ce])
+
+
+def _figure_lead(ev: Evidence, c: Candidate, clause: str) -> str:
+    if ev.analysis.english:
+        return figure_lead_en(clause, sentence_kind(c.text, c.section))
+    if ev.analysis.yes_no:
+        return yes_no_lead(ev.analysis, clause, sentence_kind(c.text, c.section))
+    return clause
+
+
+def status_answer(ev: Evidence) -> Outcome | None:
+    """A yes/no or done-or-planned question: the best sentence, said as done or planned (and
+    "不是" when the question states a figure the report does not)."""
+    c = _leading(ev)
+    clause = ev.best_clause(c)
+    lead = yes_no_lead(ev.analysis, clause, sentence_kind(c.text, c.section))
+    return Outcome("answered", lead, (ev.quote(c),))
+
+
+def _leading(ev: Evidence) -> Candidate:
+    """The best sentence that says something (a bare topic line restating the question does
+    not lead)."""
+    for c in ev.close(limit=6):
+        if len(c.text) >= _MIN_SUPPORT_CHARS or not _restates(ev.analysis, c.text):
+            return c
+    return ev.best
+
+
+def description(ev: Evidence) -> Outcome | None:
+    """An open question: the best sentence, shown whole when short, else its best clause."""
+    c = _leading(ev)
+    text = c.text.strip().rstrip("。；;")
+    direct = text if len(text) <= 60 else ev.best_clause(c)
+    if ev.analysis.english:
+        direct = f"The report says ({sentence_kind(c.text, c.section)}): “{direct}”"
+    return Outcome("answered", direct, (ev.quote(c),))
+
+
+def _key_clauses(
+    ev: Evidence, doc_id: str, start: int, end: int, limit: int
+) -> list[tuple[str, Quote]]:
+    """Up to ``limit`` clauses of the text ``[start, end)`` that carry its content: those
+    stating a figure first (closest to the question first, shown in document order), else
+    the clause closest to the question; each with the sentence to cite."""
+    doc = ev.index.documents[doc_id]
+    scored: list[tuple[float, int, str, Quote]] = []
+    for s, e in split_sentences(doc.text[start:end], start):
+        c = _candidate_at(ev, doc_id, s, e)
+        if c is None:
+            continue
+        for cs, ce in split_clauses(c.text, c.start):
+            t = clause_text(doc.text[cs:ce])
+            if len(t) < 4:
+                continue
+            has_fig = any(f.kind not in ("date", "period") for f in figures(t))
+            cos = ev.ctx.clause_cos(doc_id, cs, ev.query_vector)
+            scored.append((cos + (1.0 if has_fig else 0.0), cs, t, ev.quote(c)))
+    top = sorted(scored, key=lambda x: -x[0])[:limit]
+    return [(t, q) for _, _, t, q in sorted(top, key=lambda x: x[1])]
+
+
+def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list[Quote]]]:
+    """The points under ``node``, each as "label（key clauses）" with the sentences to cite;
+    a leaf's points are the clauses of its sentences that state figures (or its sentences)."""
+    doc = ev.index.documents[doc_id]
+    out: list[tuple[str, list[Quote]]] = []
+    if not node.children:
+        for s, e in split_sentences(doc.text[node.end : node.body_end], node.end):
+            c = _candidate_at(ev, doc_id, s, e)
+            if c is None or len(c.text.strip()) < 6:
+                continue
+            with_fig = _figure_clauses(c)
+            if with_fig:
+                out += [(t, [ev.quote(c)]) for t in with_fig]
+            else:
+                text = c.text.strip().rstrip("。；;")
+                out.append((text if len(text) <= 80 else ev.best_clause(c), [ev.quote(c)]))
+        return out[: ev.rules.max_items]
+    first = node.children[0]
+    intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
+    for t, q in intro:
+        if any(f.kind not in ("date", "period") for f in figures(t)):
+            out.append((t, [q]))
+    for p in node.children[: ev.rules.max_items]:
+        keys = _key_clauses(ev, doc_id, p.end, p.body_end, 2)
+        label = p.label.strip()
+        shown = [t for t, _ in keys if t != label]
+        text = f"{label}（{'；'.join(shown)}）" if shown else label
+        out.append((text, [q for _, q in keys] or [(doc_id, p.start, p.end, ())]))
+    return out
+
+
+def _figure_clauses(c: Candidate) -> list[str]:
+    """The clauses of ``c`` that state a figure (not a date), as shown."""
+    out = []
+    for s, e in split_clauses(c.text):
+        t = clause_text(c.text[s:e])
+        if any(f.kind not in ("date", "period") for f in figures(t)):
+            out.append(t)
+    return out
+
+
+def _candidate_at(ev: Evidence, doc_id: str, s: int, e: int) -> Candidate | None:
+    """A sentence of the document as a candidate (scored against the question)."""
+    doc = ev.index.documents[doc_id]
+    j = ev.ctx.sentence_rows.get((doc_id, s))
+    if j is None:
+        return None
+    cos = ev.ctx.sentence_cos(doc_id, s, ev.query_vector)
+    end = int(ev.index.sentences.end[j])
+    para = next((p for p in doc.paragraphs if p.start <= s < p.end), None)
+    section = para.section if para else ()
+    return Candidate(doc_id, section, s, end, doc.text[s:end], cos, cos, 0.0, 99, j)
+
+
+def _node_kind(ev: Evidence, node: Point, doc_id: str) -> str:
+    """Whether a point reports results or plans (the kind of most of its first sentences)."""
+    doc = ev.index.documents[doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= node.body_start < p.end), None)
+    section = para.section if para else ()
+    spans = split_sentences(doc.text[node.body_start : node.body_end], node.body_start)[:4]
+    kinds = [sentence_kind(doc.text[s:e], section) for s, e in spans]
+    return max(("achievement", "target"), key=kinds.count)
+
+
+def _node_for(ev: Evidence) -> tuple[Point, str] | None:
+    """The outline point an overview question names: among the points holding the best
+    sentences, one whose label covers most of the topic (IDF-weighted; at least
+    ``rules.node_label_min``), of the time asked about (results or plans); a point with points
+    under it is preferred to one of them that names the topic only a little better."""
+    a = ev.analysis
+    want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
+    best: tuple[float, int, Point, str] | None = None
+    seen: set[int] = set()
+    for c in ev.wide[:6]:
+        root = ev.ctx.outlines.get(c.doc_id)
+        if root is None:
+            continue
+        for node in root.path_to(c.start)[1:]:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if a.english:
+                cov = ev.ctx.sentence_cos(c.doc_id, node.start, ev.query_vector) - 0.3
+            else:
+                cov = coverage(node.label, a.topic, ev.ctx.idf)
+            if cov < ev.rules.node_label_min:
+                continue
+            if want and _node_kind(ev, node, c.doc_id) != want:
+                continue
+            body = ev.index.documents[c.doc_id].text[node.end : node.body_end]
+            if len(node.children) < 2 and len(split_sentences(body)) < 2:
+                continue
+            score = cov + (ev.rules.node_parent_bonus if node.children else 0.0)
+            if best is None or score > best[0] or score == best[0] and node.depth > best[1]:
+                best = (score, node.depth, node, c.doc_id)
+    return (best[2], best[3]) if best else None
+
+
+def overview(ev: Evidence) -> Outcome | None:
+    """A question about a theme or section: the section's own points, in order, each with
+    its key clauses, cited; when no section is named, the best sentences on the topic (of
+    the time asked about), in document order."""
+    found = _node_for(ev)
+    if found is not None:
+        node, doc_id = found
+        items = _point_items(ev, node, doc_id)
+    else:
+        items = _gathered(ev)
+    if len(items) < 2:
+        return None
+    quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
+    return Outcome(
+        "answered", items_lead(ev.analysis, [t for t, _ in items]), quotes, extra_quotes=False
+    )
+
+
+def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
+    """The sentences within ``rules.gather_margin`` of the best, of the time asked about,
+    each shown by its clauses that state figures (or its best clause), in document order."""
+    want = {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
+    picked = [
+        c
+        for c in ev.close(margin=ev.rules.gather_margin, limit=12)
+        if len(c.text) >= _MIN_SUPPORT_CHARS
+        and (not want or sentence_kind(c.text, c.section) == want)
+    ][: ev.rules.max_items]
+    picked.sort(key=lambda c: (c.doc_id, c.start))
+    out: list[tuple[str, list[Quote]]] = []
+    for c in picked:
+        shown = _figure_clauses(c) or [ev.best_clause(c)]
+        out.append(("；".join(shown[:3]), [ev.quote(c)]))
+    return out
+
+
+_CATEGORY = re.compile(
+    r"(?:哪些|哪几个|哪几|哪几项|哪几类|什么样的|都有什么|都有哪些|which)\s*(.{1,14}?)(?:[?？,，。]|$)"
+)
+
+
+def category_head(ev: Evidence) -> str | None:
+    """The kind of thing a list question asks for: the last word of the phrase after
+    哪些 / 哪几个 ("哪几个产业基地" → 基地), if the report uses it."""
+    m = _CATEGORY.search(ev.analysis.ask)
+    if not m:
+        return None
+    words = [w for w in ev.ctx.analyzer.words(m.group(1)) if len(w) >= 2 or w in "县区市镇村"]
+    for w in reversed(words):
+        for head in (w, w[-2:]):
+            if ev.ctx.idf(head) > 0:
+                return head
+    return None
+
+
+def complete_list(ev: Evidence) -> Outcome | None:
+    """Every item of the report that fits the question: the enumerations of a sentence about
+    the topic, or the names of the asked kind across sentences (…基地, …县)."""
+    a = ev.analysis
+    head = category_head(ev)
+    if head:
+        pattern = re.compile(rf"[\u4e00-\u9fff]{{1,8}}?{re.escape(head)}")
+        found: dict[str, Quote] = {}
+        for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
+            for m in pattern.finditer(c.text):
+                name = m.group(0)
+                if not _restates(a, name) and name not in found:
+                    found[name] = ev.quote(c)
+        if len(found) >= 2:
+            names = list(found)[: ev.rules.max_items]
+            quotes = tuple(dict.fromkeys(found[n] for n in names))
+            return Outcome("answered", items_lead(a, names), quotes)
+    for c in ev.close(limit=4):
+        parts = []
+        for sp in item_spans(c.text, a):
+            if sp.kind != "items":
+                continue
+            cs, ce = clause_of(c.text, sp)
+            clause = clause_text(c.text[cs:ce])
+            if clause not in parts and (ev.names_topic(c.text) or c is ev.best):
+                parts.append(clause)
+        if parts:
+            return Outcome("answered", "；".join(parts), (ev.quote(c),))
+    return None
+
+
+STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {
+    "overview": (overview, complete_list, description),
+    "list": (complete_list, overview, description),
+    "status": (status_answer,),
+    "yesno": (status_answer,),
+    "description": (description,),
+    **{t: (typed_span,) for t in FINDERS if t != "list"},  # type: ignore[misc]
+}
+
+
+# --------------------------------------------------------------------------- composition
+
+
+def refusal(a: Analysis, reason: str, best: float = 0.0) -> Composition:
+    return Composition(a, "refused", reason, "", (), best, a.notes)
+
+
+def compose(
+    a: Analysis,
+    hits: Sequence[Hit],
+    ctx: AnswerContext,
+    *,
+    query_vector: np.ndarray | None,
+    rules: Rules = RULES,
+) -> Composition:
+    """The cited answer to the analysed question ``a`` from the retrieved ``hits``."""
+    if a.guard:
+        return refusal(a, a.guard)
+    wide = candidates(
+        hits[: rules.pool_hits_wide],
+        ctx.index,
+        query_vector,
+        a.topic,
+        ctx.idf,
+        keyword_weight=rules.keyword_weight,
+    )
+    if not wide:
+        return refusal(a, "no_passages")
+    best = max(c.cos for c in wide) if a.english else wide[0].score
+    if best < (rules.refuse_below_en if a.english else rules.refuse_below):
+        return refusal(a, "not_in_report", best)
+    ev = Evidence(a, wide, wide, ctx, query_vector, rules)
+    outcome: Outcome | None = None
+    for strategy in STRATEGIES.get(a.answer_type, (description,)):
+        outcome = strategy(ev)
+        if outcome is not None:
+            break
+    if outcome is None:
+        outcome = description(ev)
+        assert outcome is not None
+    quotes = list(outcome.quotes)
+    if outcome.extra_quotes and outcome.status == "answered":
+        for c in ev.close():
+            if len(quotes) >= rules.max_quotes:
+                break
+            if len(c.text) < _MIN_SUPPORT_CHARS:
+                continue
+            if not any(c.doc_id == d and c.start < e and s < c.end for d, s, e, _ in quotes):
+                quotes.append(ev.quote(c))
+    citations = _citations(ctx.index, quotes)
+    direct = outcome.direct
+    if not _quoted_supported(direct, citations):
+        ev.notes.append("direct answer dropped: its figures are not all in the quotes")
+        direct = ""
+    return Composition(
+        a, outcome.status, outcome.reason, direct, citations, best, a.notes + tuple(ev.notes)
+    )
+
+
+def _citations(index: Index, quotes: Sequence[Quote]) -> tuple[Citation, ...]:
+    out = []
+    for n, (d, s, e, sec) in enumerate(quotes, start=1):
+        text = index.documents[d].text[s:e]
+        if not sec:
+            para = next((p for p in index.documents[d].paragraphs if p.start <= s < p.end), None)
+            sec = para.section if para else ()
+        out.append(Citation(n, d, sec, s, e, text, sentence_kind(text, sec)))
+    return tuple(out)
+
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _quoted_supported(direct: str, citations: Sequence[Citation]) -> bool:
+    """Every digit group of the direct answer's Chinese (quoted) part occurs in a quote; the
+    English words around a figure ("262,000 people") are derived from the quoted clause."""
+    joined = "\n".join(c.quote for c in citations)
+    quoted = re.findall(r"“([^”]*)”", direct)
+    if not quoted:
+        quoted = [re.sub(r"^(?:共\d+项：|\d+ in all: )", "", direct)]
+    return all(d in joined for part in quoted for d in _DIGITS.findall(part))

@@ -1,0 +1,171 @@
+"""Evidence: the sentences of the retrieved passages, scored against the question, and what
+each of them says about time (its scope) and status (done or planned).
+
+A sentence's score is the model's cosine between the question and the sentence (stored in the
+index) plus a bonus for the question's topic words it contains, weighted by how specific they
+are to the report (BM25's IDF over the chunks). A word the report never uses weighs nothing:
+it neither helps nor hurts, so a resident's own words (钱袋子, 看病贵) cost nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..types import CitationKind, Hit
+from .figures import figures
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+ScopeKind = Literal["annual", "multi_year", "year"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, scored against the question."""
+
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+    score: float  # cos + keyword bonus
+    cos: float  # the model's cosine to the question alone
+    coverage: float  # IDF-weighted share of the topic words the sentence holds
+    rank: int  # rank of its chunk among the hits
+    row: int = -1  # its row in index.sentences
+
+
+def coverage(text: str, topic: Sequence[str], idf: Callable[[str], float]) -> float:
+    """The IDF-weighted share of ``topic`` words that occur in ``text`` (words the report does
+    not use are left out of both sides; 0 when none of the words is the report's)."""
+    weights = [(w, idf(w)) for w in topic]
+    total = sum(x for _, x in weights)
+    if total <= 0:
+        return 0.0
+    return sum(x for w, x in weights if w in text) / total
+
+
+def visible_share(topic: Sequence[str], idf: Callable[[str], float]) -> float:
+    """The share of ``topic`` words the report uses at all: how much of the question the
+    keyword evidence can see (a resident's 坐公交出门 leaves only 比例 to go by)."""
+    return sum(idf(w) > 0 for w in topic) / len(topic) if topic else 0.0
+
+
+def candidates(
+    hits: Sequence[Hit],
+    index: Index,
+    query_vector: np.ndarray | None,
+    topic: Sequence[str],
+    idf: Callable[[str], float],
+    *,
+    keyword_weight: float,
+) -> list[Candidate]:
+    """Every sentence of the hits, best first."""
+    pos = {c.chunk_id: i for i, c in enumerate(index.chunks)}
+    sents = index.sentences
+    weight = keyword_weight * visible_share(topic, idf)
+    out = []
+    for rank, hit in enumerate(hits, start=1):
+        ci = pos.get(hit.chunk.chunk_id)
+        if ci is None:
+            continue
+        doc = index.documents[hit.chunk.doc_id]
+        for j in np.flatnonzero(sents.chunk == ci):
+            s, e = int(sents.start[j]), int(sents.end[j])
+            text = doc.text[s:e]
+            cos = float(sents.vectors[j] @ query_vector) if query_vector is not None else 0.0
+            cov = coverage(text, topic, idf)
+            out.append(
+                Candidate(
+                    doc.doc_id,
+                    hit.chunk.section,
+                    s,
+                    e,
+                    text,
+                    cos + weight * cov,
+                    cos,
+                    cov,
+                    rank,
+                    int(j),
+                )
+            )
+    out.sort(key=lambda c: (-c.score, c.rank, c.start))
+    return out
+
+
+# --------------------------------------------------------------------------- time scope
+
+_ANNUAL = re.compile(r"年均|每年|一年|当年|年度")
+_MULTI = re.compile(
+    r"(?:[两三四五六七八九十]|\d{1,2})\s*年(?:来|内|间|中|行动)|(?:今后|未来|过去|近|连续)\s*"
+    r"(?:[两三四五六七八九十]|\d{1,2})\s*年|累计|\d{4}\s*[—–\-~至到]\s*\d{4}\s*年|"
+    r"十[一二三四五六七八九]五|“十[一二三四五六七八九]五”"
+)
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_BASE = re.compile(r"(?:较|比|是|与|和|同)\s*((?:19|20)\d{2})\s*年")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The time a figure refers to: one year (annual, or a given year), or several."""
+
+    kind: ScopeKind
+    year: int | None = None
+    base_year: int | None = None  # "较2015年…", "是2015年的1.5倍": compared with this year
+
+
+def base_year(text: str) -> int | None:
+    m = _BASE.search(text)
+    return int(m.group(1)) if m else None
+
+
+def scope_of(levels: Sequence[str]) -> Scope | None:
+    """The scope stated by the first of ``levels`` (clause, sentence, paragraph opening,
+    section labels, deepest first) that states one."""
+    base = next((b for t in levels if (b := base_year(t)) is not None), None)
+    for text in levels:
+        no_base = _BASE.sub("", text)
+        if _MULTI.search(no_base):
+            return Scope("multi_year", base_year=base)
+        if _ANNUAL.search(no_base):
+            return Scope("annual", base_year=base)
+        m = _YEAR.search(no_base)
+        if m:
+            return Scope("year", int(m.group(1)), base)
+    return Scope("annual", base_year=base) if base else None
+
+
+# --------------------------------------------------------------------------- done or planned
+
+_ACHIEVEMENT_MARKS = re.compile(
+    r"五年来|过去[一二三四五六七八九十\d]+年|已经|已|实现了|取得了|取得|获评|获批|获得|蝉联|圆满收官|"
+    r"顺利完成|完成率|通过国家|增至|分别增长|分别下降|下降\d|增长\d|建成国家|成功创建|全面落实|"
+    r"有效落实|得到|解决了|建成投产|投入使用|开工建设了|达到了"
+)
+_TARGET_MARKS = re.compile(r"力争|争创|今后|未来|提高到|达到.{0,12}以上|将|计划|预计|确保|目标")
+_REVIEW_SECTION = re.compile(r"回顾|过去|五年来|成绩|成就|上一年|(?:19|20)\d{2}年工作")
+_PLAN_SECTION = re.compile(r"今后|主要目标|指导思想|任务|计划|考虑|打算|重点工作|总体要求|目标")
+
+
+def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
+    """Tag a sentence as an achievement (done) or a target/plan, so no one takes a target for
+    a result. Explicit markers win; otherwise the section decides."""
+    in_review = any(_REVIEW_SECTION.search(s) for s in section[:2])
+    in_plan = any(_PLAN_SECTION.search(s) for s in section)
+    achievement = bool(_ACHIEVEMENT_MARKS.search(sentence))
+    target = bool(_TARGET_MARKS.search(sentence))
+    if target and not (achievement and in_review):
+        return "target"
+    if achievement and not in_plan:
+        return "achievement"
+    if in_review:
+        return "achievement" if achievement or figures(sentence) else "other"
+    if in_plan:
+        return "target"
+    return "other"

@@ -1,0 +1,56 @@
+"""The tuned numbers of the answer layer, in one frozen object, each with where it was fit.
+
+Every threshold was chosen on the dev half (``rag.evaluate.split_of``) of the blind sets in
+``eval/blind/`` and of ``eval/questions.jsonl`` by ``bench/calibrate.py`` (cross-validated
+inside dev; the held-out folds' figures are printed there and quoted in the README). The test
+halves were not used to choose any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rules:
+    # a question is refused (the report does not speak of it) when its best sentence scores
+    # below this: cosine + keyword bonus for Chinese, the cosine alone for English (whose
+    # keyword words come from a dictionary)
+    refuse_below: float
+    refuse_below_en: float
+    # score = cosine + keyword_weight × IDF-weighted share of the topic words in the sentence
+    keyword_weight: float
+    # sentences within this much of the best one are evidence too
+    evidence_margin: float
+    # a span in a sentence below the best one must sit in a clause naming a topic word, or
+    # in a sentence at most this far below the best
+    span_margin: float
+    # passages whose sentences are candidates (lists and overviews gather from more)
+    # an overview names an outline point when the point's label covers this much of its topic
+    node_label_min: float
+    # a point with points under it wins over a sub-point naming the topic this much better
+    node_parent_bonus: float
+    # an overview that names no point gathers the sentences this close to the best
+    gather_margin: float
+    pool_hits: int
+    pool_hits_wide: int
+    max_quotes: int
+    max_items: int
+    fit_on: str
+
+
+RULES = Rules(
+    refuse_below=0.80,
+    refuse_below_en=0.75,
+    keyword_weight=0.10,
+    evidence_margin=0.04,
+    span_margin=0.015,
+    node_label_min=0.5,
+    node_parent_bonus=0.35,
+    gather_margin=0.03,
+    pool_hits=5,
+    pool_hits_wide=10,
+    max_quotes=3,
+    max_items=8,
+    fit_on="provisional (not yet calibrated)",
+)

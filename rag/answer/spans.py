@@ -1,0 +1,186 @@
+"""Span finders: where in a sentence the answer of a given type is.
+
+Each finder takes a sentence (and, where it matters, the question's analysis) and returns the
+spans of the asked type, offsets relative to the sentence. :data:`FINDERS` says which finder
+serves which answer type; :func:`related` finds what a sentence gives *instead* (a rough
+standing where a rank was asked, a count where names were asked, a quantity where a cost was
+asked), which makes an honest partial answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..chunking import split_clauses
+from .analysis import Analysis, AnswerType
+from .figures import Figure, figures, has_unit
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets in the sentence
+    end: int
+    text: str
+    kind: str  # a figure kind, or "name", "place", "items"
+    figure: Figure | None = None
+
+
+def _figure_spans(sentence: str, kinds: tuple[str, ...], unit: str | None = None) -> list[Span]:
+    out = []
+    for f in figures(sentence):
+        if f.kind not in kinds:
+            continue
+        if unit and not has_unit(f, unit):
+            continue
+        out.append(Span(f.start, f.end, f.text, f.kind, f))
+    return out
+
+
+def quantity_spans(sentence: str, a: Analysis) -> list[Span]:
+    """A number with its measure word; in the asked unit when the question names one. A
+    question that asks only 多少 is answered by a percentage or a multiple as well."""
+    kinds = (
+        ("quantity", "money", "percent", "multiple", "period")
+        if not a.unit
+        else (
+            "quantity",
+            "money",
+            "period",
+        )
+    )
+    return _figure_spans(sentence, kinds, a.unit)
+
+
+def percent_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("percent",))
+
+
+def multiple_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("multiple",))
+
+
+def money_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("money",))
+
+
+def date_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("date",))
+
+
+def rank_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("rank",))
+
+
+def ordinal_spans(sentence: str, a: Analysis) -> list[Span]:
+    return _figure_spans(sentence, ("ordinal",))
+
+
+_QUOTED = re.compile(r"“[^“”]{2,20}”")
+_ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”()（）]{1,16}、){1,}[^、,，。；;：:“”()（）]{1,16}")
+
+
+def is_list(span_text: str) -> bool:
+    """An enumeration worth listing: three items or more, or two of three characters or more
+    ("全国、全省" is a phrase, not a list)."""
+    items = [t for t in re.split(r"、", span_text) if t.strip()]
+    return len(items) >= 3 or len(items) == 2 and all(len(t) >= 3 for t in items)
+
+
+# a proper name ends in the kind of thing it names
+_NAME_SUFFIX = (
+    "区|县|市|镇|乡|村|州|省|基地|园区|产业园|开发区|高新区|片区|景区|机场|铁路|高速|港|枢纽|"
+    "航道|大道|公司|集团|企业|中心|医院|学校|大学|学院|博物馆|图书馆|节|会|论坛|博会|工程|计划|"
+    "行动|项目|品牌|城市|示范区|示范市|模范城|试点|名片|称号"
+)
+_NAME = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9·]{{2,16}}?(?:{_NAME_SUFFIX})")
+_COUNT = re.compile(
+    r"(?:\d+|[一两二三四五六七八九十百千]+)\s*(?:个|家|所|座|条|项|部|件|批|类|大)(?:以上)?"
+)
+
+
+def name_spans(sentence: str, a: Analysis) -> list[Span]:
+    """Names the sentence gives: quoted terms, enumerated items, proper names (a run that ends
+    in what it names: …基地, …县, …公司, …节)."""
+    out = [Span(m.start(), m.end(), m.group(0), "name") for m in _QUOTED.finditer(sentence)]
+    for m in _ENUMERATION.finditer(sentence):
+        if is_list(m.group(0)):
+            out.append(Span(m.start(), m.end(), m.group(0), "items"))
+    for m in _NAME.finditer(sentence):
+        if not _COUNT.fullmatch(m.group(0)) and not re.match(r"\d", m.group(0)):
+            out.append(Span(m.start(), m.end(), m.group(0), "name"))
+    return out
+
+
+def place_spans(sentence: str, a: Analysis) -> list[Span]:
+    """Where: a place name (jieba's ``ns``) or a named site (…区, …基地, …片区) in the
+    sentence, other than the places the question itself names."""
+    import jieba.posseg
+
+    out, at = [], 0
+    asked = set(a.constraints.places) | set(a.topic)
+    for word, flag in jieba.posseg.lcut(sentence):
+        i = sentence.find(word, at)
+        at = i + len(word) if i >= 0 else at
+        if i >= 0 and flag == "ns" and len(word) >= 2 and word not in asked:
+            out.append(Span(i, i + len(word), word, "place"))
+    for m in re.finditer(r"[\u4e00-\u9fff]{2,8}?(?:基地|片区|园区|新区|开发区|高新区)", sentence):
+        if m.group(0) not in asked:
+            out.append(Span(m.start(), m.end(), m.group(0), "place"))
+    return out
+
+
+def item_spans(sentence: str, a: Analysis) -> list[Span]:
+    """The items of a list: an enumeration (X、Y、Z) or names."""
+    spans = name_spans(sentence, a)
+    return [s for s in spans if s.kind == "items"] or spans
+
+
+Finder = Callable[[str, Analysis], list[Span]]
+
+# which finder answers which answer type (the types without one are answered by the sentence)
+FINDERS: dict[AnswerType, Finder] = {
+    "quantity": quantity_spans,
+    "percent": percent_spans,
+    "multiple": multiple_spans,
+    "money": money_spans,
+    "date": date_spans,
+    "rank": rank_spans,
+    "ordinal": ordinal_spans,
+    "named": name_spans,
+    "place": place_spans,
+    "list": item_spans,
+}
+
+# what a sentence may give instead, when it lacks the asked type: said in a partial answer
+RELATED: dict[AnswerType, tuple[str, ...]] = {
+    "rank": ("standing",),
+    "named": ("count",),
+    "list": ("count",),
+    "money": ("quantity", "percent"),
+    "percent": ("quantity",),
+    "date": ("period",),
+    "place": (),
+    "multiple": ("percent",),
+}
+
+
+def related(sentence: str, kind: AnswerType) -> list[Span]:
+    """Spans of ``sentence`` that are near the asked type but not it (see :data:`RELATED`)."""
+    wanted = RELATED.get(kind, ())
+    out = []
+    for f in figures(sentence):
+        if f.kind in wanted:
+            out.append(Span(f.start, f.end, f.text, f.kind, f))
+    if "count" in wanted:
+        out += [Span(m.start(), m.end(), m.group(0), "count") for m in _COUNT.finditer(sentence)]
+    return out
+
+
+def clause_of(sentence: str, span: Span) -> tuple[int, int]:
+    """The clause of ``sentence`` holding ``span`` (offsets in the sentence)."""
+    for s, e in split_clauses(sentence):
+        if s <= span.start < e:
+            return s, max(e, span.end)
+    return 0, len(sentence)
