@@ -19,17 +19,17 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+
 # English words that never name a subject (question words, auxiliaries, and words every
 # question about this report has in it)
-STOPWORDS = frozenset(
-    """
-    a an the of to in on for and or is are was were be been being will would shall should can
-    could may might must by with what which how many much does do did who whom whose when where
-    why this that these those as at from into over under its it their there than then also
-    about per each every all any some more most new plan planned plans report say says said
-    leshan city government year years
-    """.split()  # noqa: SIM905
-)
+def _stopwords() -> frozenset[str]:
+    text = importlib.resources.files("rag").joinpath("resources/english_stopwords.txt")
+    words = text.read_text(encoding="utf-8").split("\n")
+    return frozenset(w for line in words if not line.startswith("#") for w in line.split())
+
+
+# English words that never name a subject (resources/english_stopwords.txt)
+STOPWORDS = _stopwords()
 _LINE = re.compile(r"(\S+) (\S+) \[[^\]]*\] /(.*)/")
 _WORD = re.compile(r"[A-Za-z]+")
 MAX_GLOSS_WORDS = 3  # "forest coverage" is a gloss; "to put in order one's affairs" is not

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .answer import RULES, AnswerContext, compose, render
+from .answer import RULES, Analysis, AnswerContext, Composition, Rules, compose, render
 from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
@@ -31,6 +31,7 @@ class Pipeline:
     settings: Settings
     embedder: Embedder | None = None
     index: Index | None = None
+    rules: Rules = RULES
     _retriever: Retriever | None = field(default=None, repr=False)
     _context: AnswerContext | None = field(default=None, repr=False)
 
@@ -90,6 +91,27 @@ class Pipeline:
     ) -> SearchResult:
         return self.retriever.search(question, top_k=top_k, mode=mode)
 
+    def explain(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        mode: Mode | None = None,
+    ) -> tuple[Analysis, SearchResult, Composition, float]:
+        """The stages of an answer: the question's analysis, the retrieved passages and the
+        composition (and when composition started, for the timings)."""
+        analysis = self.context.analyzer(question, history)
+        k = self.settings.top_k if top_k is None else top_k
+        result = self.retriever.search(
+            analysis.text, top_k=max(k, self.rules.pool_hits_wide), mode=mode
+        )
+        tc = time.perf_counter()
+        comp = compose(
+            analysis, result.hits, self.context, query_vector=result.query_vector, rules=self.rules
+        )
+        return analysis, result, comp, tc
+
     def answer(
         self,
         question: str,
@@ -101,15 +123,11 @@ class Pipeline:
         """Retrieve passages and compose a cited answer (see :mod:`rag.answer`); with
         ``llm_base_url`` set, an LLM rewrites it from the citations (see :mod:`rag.llm`)."""
         t0 = time.perf_counter()
-        retriever = self.retriever
         assert self.embedder is not None and self.index is not None
         q = validate_question(question, self.settings.max_question_chars)
-        analysis = self.context.analyzer(q, history)
-        notes: list[str] = list(analysis.notes)
         k = self.settings.top_k if top_k is None else top_k
-        result = retriever.search(analysis.text, top_k=max(k, RULES.pool_hits_wide), mode=mode)
-        tc = time.perf_counter()
-        comp = compose(analysis, result.hits, self.context, query_vector=result.query_vector)
+        analysis, result, comp, tc = self.explain(q, history=history, top_k=k, mode=mode)
+        notes: list[str] = list(analysis.notes)
         notes += [n for n in comp.notes if n not in notes]
         if comp.refused:
             notes.append(f"refused: {comp.reason}")

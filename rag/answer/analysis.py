@@ -52,7 +52,15 @@ _ASK_START = re.compile(
     r"想问|请问|问一下|问问|想知道|想了解|了解一下|告诉我|我想问|i want to know|tell me", re.I
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_BASE_YEAR = re.compile(r"(?:较|比|和|跟|与|相比|是)\s*(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*年的")
+_BASE_YEAR = re.compile(
+    r"(?:较|比|和|跟|与|同|相比|是)\s*(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*年的"
+)
+_EN_YEAR = re.compile(r"\b(?:in|for|of|during)\s+((?:19|20)\d{2})\b", re.I)
+_AGO = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|\d+)\s+years?\s+ago\b", re.I
+)
+_EN_NUMBER = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_EN_NUMBER.update({"eight": 8, "nine": 9, "ten": 10})
 _RELATIVE = {"去年": -1, "上一年": -1, "今年": 0, "本年": 0, "明年": 1, "last year": -1}
 _RELATIVE.update({"this year": 0, "next year": 1})
 _ANNUAL = re.compile(
@@ -103,6 +111,7 @@ class Analysis:
     unit: str | None  # the measure word a figure is asked in (亿元 → 元, 公里, %)
     constraints: Constraints
     topic: tuple[str, ...]  # words naming what the question is about
+    focus: tuple[str, ...] = ()  # those of them in the part that asks (the rest is context)
     guard: str | None = None  # "instruction" | "personal_data": not a question about the report
     followup_of: str | None = None  # the previous question, when this one was resolved by it
     replacements: tuple[Replacement, ...] = ()
@@ -263,8 +272,8 @@ def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]
     qw = question_words()
     out = []
     for t in tokens(ask):
-        if len(t) < 2 or t in qw or t.isdigit() and len(t) < 4:
-            continue
+        if len(t) < 2 or t in qw or re.fullmatch(r"[\d.%]+", t):
+            continue  # figures and years are constraints, not topic words
         if _CJK.search(t) and any(t.startswith(w) or t.endswith(w) for w in ("多少", "什么")):
             continue
         out.append(t)
@@ -309,6 +318,7 @@ class Analyzer:
             unit=own.unit if own.answer_type != "description" else None,
             constraints=_merge(own.constraints, prev.constraints),
             topic=own.topic or prev.topic,
+            focus=own.focus or prev.focus,
             followup_of=history[-1].question,
             notes=(f"follow-up resolved as: {resolved}",),
         )
@@ -324,11 +334,11 @@ class Analyzer:
         ask = asking_part(text) if lang != "en" else text
         kind, yes_no = answer_type(ask)
         if lang == "en":
-            topic = tuple(self.english_terms(text))
+            topic = focus = tuple(self.english_terms(text))
         else:
             # the asking part's words first, then those of the situation told before it
-            topic = topic_words(ask, self.tokens)
-            topic += tuple(w for w in topic_words(text, self.tokens) if w not in topic)
+            focus = topic_words(ask, self.tokens)
+            topic = focus + tuple(w for w in topic_words(text, self.tokens) if w not in focus)
             if lang == "mixed":  # the English words of a mixed question, in the report's words
                 topic += tuple(t for t in self.english_terms(text) if t not in topic)
         notes = tuple(f"read “{r.original}” as “{r.replacement}”" for r in replacements)
@@ -342,6 +352,7 @@ class Analyzer:
             unit=asked_unit(ask, kind),
             constraints=constraints(text, ask, self.corpus_has),
             topic=topic,
+            focus=focus,
             guard=g,
             replacements=replacements,
             notes=notes,
@@ -355,5 +366,5 @@ def _merge(own: Constraints, prev: Constraints) -> Constraints:
         relative_year=own.relative_year if own.relative_year is not None else prev.relative_year,
         scope=own.scope or prev.scope,
         places=own.places or prev.places,
-        status=own.status,
+        status=own.status or prev.status,
     )

@@ -91,8 +91,22 @@ class Evidence:
         out = [c for c in self.cands[:limit] if c.score >= self.best.score - m]
         return out or self.cands[:1]
 
-    def names_topic(self, text: str) -> bool:
-        return any(w in text for w in self.analysis.topic if self.ctx.idf(w) > 0)
+    def visible(self, words: Sequence[str]) -> list[str]:
+        return [w for w in words if self.ctx.idf(w) > 0]
+
+    def names_topic(self, text: str, *, strict: bool = False) -> bool:
+        """Whether ``text`` holds one of the words (the report's own) naming what is asked;
+        the situation told before a long question's ask does not count when the ask has some.
+        ``strict``: the most specific of them (highest IDF) must be there."""
+        focus = self.visible(self.analysis.focus) or self.visible(self.analysis.topic)
+        if strict and focus:
+            return max(focus, key=self.ctx.idf) in text
+        return any(w in text for w in focus)
+
+    @property
+    def about_min(self) -> float:
+        r = self.rules
+        return r.about_min_en if self.analysis.english else r.about_min
 
     def quote(self, c: Candidate) -> Quote:
         return (c.doc_id, c.start, c.end, c.section)
@@ -173,20 +187,25 @@ def typed_span(ev: Evidence) -> Outcome | None:
     finder = FINDERS[a.answer_type]
     found: list[tuple[float, Candidate, str]] = []
     unmet_at: tuple[Candidate, str, str] | None = None
-    for i, c in enumerate(ev.close()):
-        close_to_best = i == 0 or c.score >= ev.best.score - ev.rules.span_margin
+    entity = a.answer_type in ("named", "place")
+    head = category_head(ev) if a.answer_type == "named" else None
+    for c in ev.close():
         for sp in finder(c.text, a):
-            if sp.kind in ("name", "items", "place") and _restates(a, sp.text):
+            if sp.kind in ("name", "items", "place", "term") and _restates(a, sp.text):
                 continue  # the question's own words are not its answer
+            if head and not sp.text.endswith(head):
+                continue  # "哪个县" is not answered by a 镇
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
-            if not (close_to_best or ev.names_topic(clause)):
+            cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
+            # the clause is about what is asked: it names it in the report's words, or the
+            # model puts it close to the question (a resident's own words)
+            if not (ev.names_topic(clause, strict=entity) or cos >= ev.about_min):
                 continue
             unmet = unmet_constraint(ev, c, (cs, ce))
             if unmet:
                 unmet_at = unmet_at or (c, clause, unmet)
                 continue
-            cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
             found.append((cos + c.score, c, clause))
     if found:
         _, c, clause = max(found, key=lambda x: x[0])
@@ -421,21 +440,11 @@ def category_head(ev: Evidence) -> str | None:
 
 def complete_list(ev: Evidence) -> Outcome | None:
     """Every item of the report that fits the question: the enumerations of a sentence about
-    the topic, or the names of the asked kind across sentences (…基地, …县)."""
+    the topic (naming the asked kind, when the question names one), else the names of that
+    kind across sentences (…基地, …城市), from sentences of the time asked about."""
     a = ev.analysis
     head = category_head(ev)
-    if head:
-        pattern = re.compile(rf"[\u4e00-\u9fff]{{1,8}}?{re.escape(head)}")
-        found: dict[str, Quote] = {}
-        for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
-            for m in pattern.finditer(c.text):
-                name = m.group(0)
-                if not _restates(a, name) and name not in found:
-                    found[name] = ev.quote(c)
-        if len(found) >= 2:
-            names = list(found)[: ev.rules.max_items]
-            quotes = tuple(dict.fromkeys(found[n] for n in names))
-            return Outcome("answered", items_lead(a, names), quotes)
+    want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
     for c in ev.close(limit=4):
         parts = []
         for sp in item_spans(c.text, a):
@@ -443,11 +452,53 @@ def complete_list(ev: Evidence) -> Outcome | None:
                 continue
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
-            if clause not in parts and (ev.names_topic(c.text) or c is ev.best):
+            if head and head not in clause:
+                continue  # an enumeration of something else (districts, not 基地)
+            if clause not in parts and ev.names_topic(c.text):
                 parts.append(clause)
         if parts:
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
-    return None
+    if not head:
+        return None
+    found: dict[str, Quote] = {}
+    for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
+        if want and sentence_kind(c.text, c.section) != want:
+            continue
+        for name in names_ending(c.text, head):
+            if not _restates(a, name) and name not in found:
+                found[name] = ev.quote(c)
+    if len(found) < 2:
+        return None
+    names = list(found)[: ev.rules.max_items]
+    quotes = tuple(dict.fromkeys(found[n] for n in names))
+    return Outcome("answered", items_lead(a, names), quotes)
+
+
+def names_ending(sentence: str, head: str) -> list[str]:
+    """The names in ``sentence`` that end in ``head``: within the stretch between punctuation
+    (and 、) that holds the head, what follows the verb that opens it ("获评|全国…优秀城市",
+    "成功创建|国家卫生城市") or, with no such verb, what follows a leading preposition
+    ("以|五通桥基地为核心"); jieba's part-of-speech tags tell verbs and prepositions."""
+    import jieba.posseg
+
+    out = []
+    for piece in re.split(r"[，,；;：:、。！？“”()（）]", sentence):
+        if head not in piece:
+            continue
+        words = [(p.word, p.flag) for p in jieba.posseg.lcut(piece)]
+        ends = [i for i, (w, _) in enumerate(words) if w.endswith(head)]
+        for h in ends:
+            start = 0
+            verbs = [i for i, (_, f) in enumerate(words[:h]) if f == "v"]
+            if verbs:
+                start = verbs[0] + 1
+            else:
+                while start < h and words[start][1] in ("p", "c", "d", "u"):
+                    start += 1
+            name = "".join(w for w, _ in words[start : h + 1])
+            if len(name) > len(head):
+                out.append(name)
+    return out
 
 
 STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {

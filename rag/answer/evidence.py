@@ -108,7 +108,7 @@ _MULTI = re.compile(
     r"十[一二三四五六七八九]五|“十[一二三四五六七八九]五”"
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_BASE = re.compile(r"(?:较|比|是|与|和|同)\s*((?:19|20)\d{2})\s*年")
+_BASE = re.compile(r"(?:较|比|是|与|和|同|跟)\s*((?:19|20)\d{2})\s*年")
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,11 @@ class Lexicon:
                     continue
                 if n == 1 and not rare:
                     continue
-                cand = self._homophone(text, start, end - start, strict=bool(rare))
+                whole = frequency(text[start:end])  # 建+在 is the word 建在, if a rare one
+                if whole > RARE_WORD:
+                    continue
+                strict = bool(rare) or whole > 0
+                cand = self._homophone(text, start, end - start, strict=strict)
                 if cand is None:
                     continue
                 out.append(Replacement(text[start:end], cand, "homophone"))

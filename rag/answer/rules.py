@@ -22,9 +22,10 @@ class Rules:
     keyword_weight: float
     # sentences within this much of the best one are evidence too
     evidence_margin: float
-    # a span in a sentence below the best one must sit in a clause naming a topic word, or
-    # in a sentence at most this far below the best
-    span_margin: float
+    # an answer span sits in a clause that names the asked topic in the report's words, or
+    # that the model puts at least this close to the question (cosine; English separately)
+    about_min: float
+    about_min_en: float
     # passages whose sentences are candidates (lists and overviews gather from more)
     # an overview names an outline point when the point's label covers this much of its topic
     node_label_min: float
@@ -44,7 +45,8 @@ RULES = Rules(
     refuse_below_en=0.75,
     keyword_weight=0.10,
     evidence_margin=0.04,
-    span_margin=0.015,
+    about_min=0.88,
+    about_min_en=0.78,
     node_label_min=0.5,
     node_parent_bonus=0.35,
     gather_margin=0.03,

@@ -94,22 +94,44 @@ _NAME_SUFFIX = (
     "航道|大道|公司|集团|企业|中心|医院|学校|大学|学院|博物馆|图书馆|节|会|论坛|博会|工程|计划|"
     "行动|项目|品牌|城市|示范区|示范市|模范城|试点|名片|称号"
 )
-_NAME = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9·]{{2,16}}?(?:{_NAME_SUFFIX})")
+_NAME_END = re.compile(rf"(?:{_NAME_SUFFIX})$")
+_PROPER = frozenset({"ns", "nz", "nr", "nrt", "nt", "j", "eng"})
 _COUNT = re.compile(
     r"(?:\d+|[一两二三四五六七八九十百千]+)\s*(?:个|家|所|座|条|项|部|件|批|类|大)(?:以上)?"
 )
 
 
 def name_spans(sentence: str, a: Analysis) -> list[Span]:
-    """Names the sentence gives: quoted terms, enumerated items, proper names (a run that ends
-    in what it names: …基地, …县, …公司, …节)."""
+    """Names the sentence gives: quoted terms, enumerated items, and names ending in what
+    they name (…基地, …县, …节): ``name`` when a proper noun is part of it (夹江基地, 乐山国际
+    美食节), ``term`` when it is a common one (百强县, 卫生城市)."""
     out = [Span(m.start(), m.end(), m.group(0), "name") for m in _QUOTED.finditer(sentence)]
     for m in _ENUMERATION.finditer(sentence):
         if is_list(m.group(0)):
             out.append(Span(m.start(), m.end(), m.group(0), "items"))
-    for m in _NAME.finditer(sentence):
-        if not _COUNT.fullmatch(m.group(0)) and not re.match(r"\d", m.group(0)):
-            out.append(Span(m.start(), m.end(), m.group(0), "name"))
+    out += _proper_names(sentence)
+    return out
+
+
+def _proper_names(sentence: str) -> list[Span]:
+    """Words that end in what they name (百强县, 夹江基地), joined to a proper noun right
+    before them (五通桥 + 基地); jieba's part-of-speech tags say what is a proper noun."""
+    import jieba.posseg
+
+    out: list[Span] = []
+    at = 0
+    prev: tuple[int, str, str] | None = None  # start, word, flag
+    for word, flag in jieba.posseg.lcut(sentence):
+        i = sentence.find(word, at)
+        if i < 0:
+            continue
+        at = i + len(word)
+        if _NAME_END.search(word) and (len(word) >= 2 or prev and prev[2] in _PROPER):
+            joined = prev is not None and prev[2] in _PROPER and prev[0] + len(prev[1]) == i
+            start = prev[0] if joined and prev else i
+            proper = joined or flag in _PROPER
+            out.append(Span(start, at, sentence[start:at], "name" if proper else "term"))
+        prev = (i, word, flag)
     return out
 
 
@@ -139,6 +161,12 @@ def item_spans(sentence: str, a: Analysis) -> list[Span]:
 
 Finder = Callable[[str, Analysis], list[Span]]
 
+
+def proper_name_spans(sentence: str, a: Analysis) -> list[Span]:
+    """For "which one": quoted terms and proper names, not common terms or enumerations."""
+    return [s for s in name_spans(sentence, a) if s.kind == "name"]
+
+
 # which finder answers which answer type (the types without one are answered by the sentence)
 FINDERS: dict[AnswerType, Finder] = {
     "quantity": quantity_spans,
@@ -148,7 +176,7 @@ FINDERS: dict[AnswerType, Finder] = {
     "date": date_spans,
     "rank": rank_spans,
     "ordinal": ordinal_spans,
-    "named": name_spans,
+    "named": proper_name_spans,
     "place": place_spans,
     "list": item_spans,
 }
