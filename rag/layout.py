@@ -128,12 +128,14 @@ def _furniture(texts: list[str], pages: list[int]) -> set[int]:
         for i in before + after:
             edges[i] = regions[i]
     seen: dict[str, set[int]] = defaultdict(set)
-    for i, r in edges.items():
-        if len(texts[i].strip()) <= _FURNITURE_MAX:
+    for i, r in edges.items():  # a header or footer is short and is not a sentence
+        if len(texts[i].strip()) <= _FURNITURE_MAX and not ends_sentence(texts[i]):
             seen[_key(texts[i])].add(r)
     need = max(2, math.ceil(_REPEAT_SHARE * n_regions))
     running = {k for k, rs in seen.items() if len(rs) >= need}
-    removed = numbers | {i for i in edges if _key(texts[i]) in running}
+    removed = numbers | {
+        i for i in edges if _key(texts[i]) in running and not ends_sentence(texts[i])
+    }
     first = min((i for i in range(len(texts)) if i not in numbers), default=None)
     if first is not None and first in removed and _is_title_line(texts, first, regions):
         removed.discard(first)
@@ -262,7 +264,8 @@ def _wrapped_groups(lines: list[Line | None]) -> bool:
         else:
             groups[-1].append(line.text)
     multi = [g for g in groups if len(g) > 1]
-    if len(multi) * 2 < len([g for g in groups if g]):
+    filled = [g for g in groups if g]
+    if len(filled) < 2 or len(multi) * 2 < len(filled):
         return False
     inner = [t for g in multi for t in g[:-1]]
     return sum(not ends_sentence(t) for t in inner) >= 0.6 * len(inner)

@@ -175,7 +175,7 @@ def build_document(
             section: tuple[str, ...] = ()
             is_heading = True
         elif level is not None:
-            if outline.levels.get(0) is synthetic:
+            if synthetic is not None and outline.levels.get(0) is synthetic:
                 del outline.levels[0]  # the opening label covers only what precedes a heading
             outline.enter(level, para)
             section = outline.path()
