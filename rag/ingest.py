@@ -19,6 +19,7 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .layout import analyse_blocks, analyse_lines
 from .readers import (
@@ -41,6 +42,9 @@ from .structure import (
     topic_of,
 )
 from .types import Block, Document, Layout, Line
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +189,18 @@ def source_files(seeds_dir: Path) -> list[Path]:
             "(set RAG_SEEDS_DIR or add a document)"
         )
     return files
+
+
+def source_paths(settings: Settings) -> dict[str, Path]:
+    """Every file of the collection by its key: the seeds by name, the documents added with
+    ``rag add`` (copied into ``RAG_DATA_DIR/documents``) as ``documents/<name>``."""
+    paths = {p.name: p for p in source_files(settings.seeds_dir)}
+    added = settings.documents_dir
+    if added.is_dir():
+        for p in sorted(added.iterdir()):
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES:
+                paths[f"documents/{p.name}"] = p
+    return paths
 
 
 def read_metadata(path: Path) -> dict[str, str]:
