@@ -92,8 +92,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if answer.citations:
         print("\n引用 / citations:")
         for c in answer.citations:
-            doc = pipe.index.documents[c.doc_id] if pipe.index else None
-            name = f"{doc.title} · " if doc is not None and len(pipe.index.documents) > 1 else ""
+            docs = pipe.index.documents if pipe.index is not None else {}
+            doc = docs.get(c.doc_id)
+            name = f"{doc.title} · " if doc is not None and len(docs) > 1 else ""
             print(f"[{c.n}] {name}{' › '.join(c.section)}  [{c.start}, {c.end})  ({c.kind})")
             print(f"    “{c.quote}”")
     for note in answer.notes:

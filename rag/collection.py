@@ -233,15 +233,33 @@ class Collection:
             try:
                 for doc, path, data in new:
                     name = doc.doc_id + path.suffix.lower()
-                    meta = {**_given_metadata(path, flags), "added": _now(), "original_name": path.name}
+                    meta = {
+                        **_given_metadata(path, flags),
+                        "added": _now(),
+                        "original_name": path.name,
+                    }
                     pairs = [(folder / (PENDING + name), folder / name)]
-                    pairs.append((folder / (PENDING + doc.doc_id + META_SUFFIX), folder / (doc.doc_id + META_SUFFIX)))
+                    pairs.append(
+                        (
+                            folder / (PENDING + doc.doc_id + META_SUFFIX),
+                            folder / (doc.doc_id + META_SUFFIX),
+                        )
+                    )
                     _fsync_copy(data, pairs[0][0])
-                    _fsync_copy(json.dumps(meta, ensure_ascii=False, indent=2).encode(), pairs[1][0])
+                    _fsync_copy(
+                        json.dumps(meta, ensure_ascii=False, indent=2).encode(), pairs[1][0]
+                    )
                     pending += pairs
                     # the document as a rebuild will read it back: the stored name, its metadata
-                    stored.append(load_document(pairs[0][0], doc_id=doc.doc_id, metadata={**flags, **meta}))
-                stored = [_renamed(d, n) for d, n in zip(stored, [d.doc_id + p.suffix.lower() for d, p, _ in new], strict=True)]
+                    stored.append(
+                        load_document(pairs[0][0], doc_id=doc.doc_id, metadata={**flags, **meta})
+                    )
+                stored = [
+                    _renamed(d, n)
+                    for d, n in zip(
+                        stored, [d.doc_id + p.suffix.lower() for d, p, _ in new], strict=True
+                    )
+                ]
                 updated, embedded = add_documents(index, stored, self.settings, self.embedder)
                 updated.manifest["sources"] = {
                     **index.manifest.get("sources", {}),
@@ -262,7 +280,9 @@ class Collection:
                 for o in outcomes
             ]
             seconds = time.perf_counter() - t0
-            log.info("added %d document(s): %d texts embedded in %.2fs", len(new), embedded, seconds)
+            log.info(
+                "added %d document(s): %d texts embedded in %.2fs", len(new), embedded, seconds
+            )
             return Change(tuple(outcomes), updated.version, embedded, seconds)
 
     def _read(
@@ -280,7 +300,10 @@ class Collection:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             if digest in by_sha:
                 return AddOutcome(
-                    path, "duplicate", by_sha[digest], "the same file (sha256) is already in the collection"
+                    path,
+                    "duplicate",
+                    by_sha[digest],
+                    "the same file (sha256) is already in the collection",
                 ), None
             doc = load_document(
                 path,
@@ -295,7 +318,10 @@ class Collection:
             return AddOutcome(path, "rejected", reason=err.reason, error=err), None
         if _text_key(doc) in by_text:
             return AddOutcome(
-                path, "duplicate", by_text[_text_key(doc)], "the same text is already in the collection"
+                path,
+                "duplicate",
+                by_text[_text_key(doc)],
+                "the same text is already in the collection",
             ), None
         return AddOutcome(path, "added", doc.doc_id, chars=len(doc.text)), doc
 

@@ -112,7 +112,9 @@ def detect_metadata(layout: Layout, running: tuple[str, ...] = ()) -> dict[str, 
     kind = _KIND.search(title)
     meta["kind"] = kind.group(1) if kind else ""
     date = _FULL_DATE.search(front)
-    meta["date"] = f"{date.group(1)}-{int(date.group(2)):02d}-{int(date.group(3)):02d}" if date else ""
+    meta["date"] = (
+        f"{date.group(1)}-{int(date.group(2)):02d}-{int(date.group(3)):02d}" if date else ""
+    )
     meta["running_header"] = "；".join(dict.fromkeys(headers))
     return {k: v for k, v in meta.items() if v}
 
@@ -140,7 +142,9 @@ def layout_of(src: Source) -> Layout:
     if src.format == "txt":
         return analyse_lines(text_lines(strip_markup(src.text)))
     if src.lines:
-        return analyse_lines([Line(strip_markup(ln.text), ln.page, ln.indent, ln.full) for ln in src.lines])
+        return analyse_lines(
+            [Line(strip_markup(ln.text), ln.page, ln.indent, ln.full) for ln in src.lines]
+        )
     return analyse_blocks(
         [Block(strip_markup(b.text), b.kind, b.depth, b.final) for b in src.blocks]
     )

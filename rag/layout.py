@@ -159,9 +159,7 @@ def analyse_lines(lines: Sequence[Line]) -> Layout:
     nonblank = [i for i, line in enumerate(lines) if line.text.strip()]
     removed = {
         nonblank[j]
-        for j in _furniture(
-            [lines[i].text for i in nonblank], [lines[i].page for i in nonblank]
-        )
+        for j in _furniture([lines[i].text for i in nonblank], [lines[i].page for i in nonblank])
     }
     furniture = tuple(tidy(lines[i].text) for i in sorted(removed))
     # a blank line next to a removed one was part of the page break, not a paragraph break
@@ -191,7 +189,9 @@ def analyse_blocks(blocks: Sequence[Block]) -> Layout:
     removed = _furniture(texts, [0] * len(texts))
     furniture = tuple(tidy(texts[i]) for i in sorted(removed))
     kept = [
-        Block(tidy(b.text), b.kind, b.depth, b.final) for i, b in enumerate(blocks) if i not in removed
+        Block(tidy(b.text), b.kind, b.depth, b.final)
+        for i, b in enumerate(blocks)
+        if i not in removed
     ]
     return _finish([b for b in kept if b.text], furniture)
 
@@ -282,7 +282,9 @@ def _finish(blocks: list[Block], furniture: tuple[str, ...]) -> Layout:
     ):
         title = blocks[0].text
         start = 1
-        while start < len(blocks) and blocks[start].kind == "text" and is_byline(blocks[start].text):
+        while (
+            start < len(blocks) and blocks[start].kind == "text" and is_byline(blocks[start].text)
+        ):
             front.append(blocks[start].text)
             start += 1
     head = [Block(title, "title", 1, True)] if title else []

@@ -39,7 +39,11 @@ def build_docx(layout: Layout, path: Path, *, header: str = "", footer: str = "�
     before, _, after = footer.partition("{n}")
     fp = section.footer.paragraphs[0]
     fp.add_run(before)
-    fp._p.append(parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'))
+    fp._p.append(
+        parse_xml(
+            f'<w:fldSimple {nsdecls("w")} w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'
+        )
+    )
     fp.add_run(after)
     numbering = document.part.numbering_part.element
     next_id = [900]
@@ -56,7 +60,9 @@ def build_docx(layout: Layout, path: Path, *, header: str = "", footer: str = "�
             )
         )
         numbering.append(
-            parse_xml(f'<w:num {nsdecls("w")} w:numId="{nid}"><w:abstractNumId w:val="{nid}"/></w:num>')
+            parse_xml(
+                f'<w:num {nsdecls("w")} w:numId="{nid}"><w:abstractNumId w:val="{nid}"/></w:num>'
+            )
         )
         return nid
 
@@ -93,7 +99,8 @@ def build_docx(layout: Layout, path: Path, *, header: str = "", footer: str = "�
             p = document.add_paragraph(block.text[m.end() :])
             p._p.get_or_add_pPr().append(
                 parse_xml(
-                    f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="{current}"/></w:numPr>'
+                    f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/>'
+                    f'<w:numId w:val="{current}"/></w:numPr>'
                 )
             )
         elif kind == "item":
@@ -115,7 +122,9 @@ _NO_LINE_START = "，。、；：？！”’）》】…%"
 _TOKEN = re.compile(r"[0-9A-Za-z.%+\-/]+|.", re.S)
 
 
-def _wrap(text: str, first_width: float, width: float, measure: Callable[[str], float]) -> list[str]:
+def _wrap(
+    text: str, first_width: float, width: float, measure: Callable[[str], float]
+) -> list[str]:
     lines, cur, limit = [], "", first_width
     for tok in _TOKEN.findall(text):
         if cur and measure(cur + tok) > limit and tok not in _NO_LINE_START:
@@ -147,8 +156,7 @@ def build_pdf(
         return pdfmetrics.stringWidth(s, font, size)
 
     width = _PAGE_W - 2 * _MARGIN
-    # (text, x, size, gap_before, keep_with_next) for every line, then paginate
-    items: list[tuple[str, float, float, float]] = []
+    # groups of (text, x, size, gap before; -1 marks a table row, kept together), paginated
     groups: list[list[tuple[str, float, float, float]]] = []
     for block in layout.blocks:
         kind = _kind(block)

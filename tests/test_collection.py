@@ -78,7 +78,9 @@ def test_remove_embeds_nothing_and_restores_the_rest(collection, tiny_settings: 
     after = load_index(tiny_settings.index_dir, expected_manifest(tiny_settings, emb))
     assert set(after.documents) == {"tiny-report", "chengchuan-2024"}
     assert after.chunks[: len(before.chunks)] == before.chunks
-    assert (after.store.vectors(list(range(len(before.chunks)))) == before.store.all_vectors()).all()
+    assert (
+        after.store.vectors(list(range(len(before.chunks)))) == before.store.all_vectors()
+    ).all()
     # sentence rows still point at their own chunks' text
     s = after.sentences
     for row in range(0, len(s.start), 7):
@@ -92,7 +94,9 @@ def test_remove_embeds_nothing_and_restores_the_rest(collection, tiny_settings: 
     assert (fresh.sentences.clause_start == after.sentences.clause_start).all()
 
 
-def test_the_same_file_or_text_is_not_added_twice(collection, tiny_settings: Settings, tmp_path: Path) -> None:
+def test_the_same_file_or_text_is_not_added_twice(
+    collection, tiny_settings: Settings, tmp_path: Path
+) -> None:
     coll, _ = collection
     coll.add([REPORTS / "qinghe-county-2024.txt"])
     again = coll.add([REPORTS / "qinghe-county-2024.txt"])
@@ -153,7 +157,9 @@ def test_seeds_cannot_be_removed_and_unknown_ids_are_named(collection) -> None:
 def test_same_stem_gets_a_new_id(collection, tmp_path: Path) -> None:
     coll, _ = collection
     other = tmp_path / "tiny-report.txt"
-    other.write_text("某县2024年政府工作报告\n\n一、回顾\n\n全县粮食总产量41.8万吨。\n", encoding="utf-8")
+    other.write_text(
+        "某县2024年政府工作报告\n\n一、回顾\n\n全县粮食总产量41.8万吨。\n", encoding="utf-8"
+    )
     (o,) = coll.add([other]).outcomes
     assert o.doc_id == "tiny-report-2"
 
@@ -203,11 +209,16 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     root = tmp_path_factory.mktemp("three")
     (root / "seeds").mkdir()
     (root / "seeds" / "tiny-report.txt").write_text(TINY_REPORT, encoding="utf-8")
-    tiny_settings = Settings(seeds_dir=root / "seeds", data_dir=root / "data", chunk_size=40, chunk_min=10)
+    tiny_settings = Settings(
+        seeds_dir=root / "seeds", data_dir=root / "data", chunk_size=40, chunk_min=10
+    )
     emb = FakeEmbedder()
     save_index(build_index(tiny_settings, emb), tiny_settings.index_dir)
     Collection(tiny_settings, emb).add(
-        [REPORTS / n for n in ("chengchuan-2023.txt", "chengchuan-2024.md", "qinghe-county-2024.txt")]
+        [
+            REPORTS / n
+            for n in ("chengchuan-2023.txt", "chengchuan-2024.md", "qinghe-county-2024.txt")
+        ]
     )
     return Pipeline(tiny_settings, embedder=emb, index=ensure_index(tiny_settings, emb)).load()
 
@@ -223,7 +234,9 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     ],
 )
 @pytest.mark.parametrize("mode", ["dense", "keyword", "fused"])
-def test_filters_limit_hits_and_citations(three: Pipeline, where: DocFilter, docs: set[str], mode) -> None:  # type: ignore[no-untyped-def]
+def test_filters_limit_hits_and_citations(
+    three: Pipeline, where: DocFilter, docs: set[str], mode
+) -> None:  # type: ignore[no-untyped-def]
     result = three.search("地区生产总值增长多少", top_k=10, mode=mode, where=where)
     assert result.hits and {h.chunk.doc_id for h in result.hits} <= docs
     answer = three.answer("地区生产总值增长多少？", where=where)
@@ -233,7 +246,9 @@ def test_filters_limit_hits_and_citations(three: Pipeline, where: DocFilter, doc
 
 def test_filters_find_what_the_unfiltered_search_ranks_lower(three: Pipeline) -> None:
     everything = three.search("粮食总产量", top_k=50, mode="keyword")
-    only = three.search("粮食总产量", top_k=5, mode="keyword", where=DocFilter.of(doc="tiny-report"))
+    only = three.search(
+        "粮食总产量", top_k=5, mode="keyword", where=DocFilter.of(doc="tiny-report")
+    )
     wanted = [h.chunk.chunk_id for h in everything.hits if h.chunk.doc_id == "tiny-report"][:5]
     assert [h.chunk.chunk_id for h in only.hits] == wanted
 

@@ -71,7 +71,11 @@ def test_title_city_and_year_are_detected_from_the_text(
         path = built[(name, fmt)]
     meta = load_document(path).metadata
     want = json.loads((REPORTS / name).with_suffix(".meta.json").read_text(encoding="utf-8"))
-    assert (meta["title"], meta["city"], meta["year"]) == (want["title"], want["city"], want["year"])
+    assert (meta["title"], meta["city"], meta["year"]) == (
+        want["title"],
+        want["city"],
+        want["year"],
+    )
     assert meta["kind"] == want["kind"] and meta["date"].startswith(want["year"])
 
 
@@ -117,7 +121,11 @@ def test_markdown_layout_of_chengchuan_2024() -> None:
     assert "**" not in doc.text and "#" not in doc.text and "|" not in doc.text
     assert "   - " not in doc.text and "\n- " not in doc.text
     assert "\n\n地区生产总值增长 5.5%左右\n\n" in doc.text  # a table row is one paragraph
-    section = ("一、2023年工作回顾", "（二）项目建设和有效需求实现新提升", "2. 重大基础设施取得标志性进展：")
+    section = (
+        "一、2023年工作回顾",
+        "（二）项目建设和有效需求实现新提升",
+        "2. 重大基础设施取得标志性进展：",
+    )
     bullets = [p for p in doc.paragraphs if p.section == section and not p.is_heading]
     assert [doc.text[p.start : p.start + 6] for p in bullets] == [
         "澄鹭城际铁路",

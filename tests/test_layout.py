@@ -178,7 +178,11 @@ def test_a_page_break_inside_a_wrapped_sentence_is_repaired() -> None:
 
 def test_blank_separated_wrapped_paragraphs_are_joined() -> None:
     text = "标题\n\n第一段的前半句\n接着是后半句。\n\n第二段的前半句\n接着也是后半句。\n"
-    assert _texts(_layout(text)) == ["标题", "第一段的前半句接着是后半句。", "第二段的前半句接着也是后半句。"]
+    assert _texts(_layout(text)) == [
+        "标题",
+        "第一段的前半句接着是后半句。",
+        "第二段的前半句接着也是后半句。",
+    ]
 
 
 def test_pdf_lines_continue_when_the_line_above_is_full() -> None:
@@ -202,7 +206,10 @@ def test_whitespace_inside_lines_is_tidied() -> None:
     assert tidy("  第一部分\u30002023年工作回顾 ") == "第一部分 2023年工作回顾"
     assert tidy("新台阶。 全年增长") == "新台阶。全年增长"
     assert tidy("a\u200bb") == "ab"
-    assert join_lines(["全年增长", "4.6%，", "PM2.5 and the", "report"]) == "全年增长4.6%，PM2.5 and the report"
+    assert (
+        join_lines(["全年增长", "4.6%，", "PM2.5 and the", "report"])
+        == "全年增长4.6%，PM2.5 and the report"
+    )
 
 
 def test_blocks_from_word_or_markdown_lose_page_furniture_too() -> None:

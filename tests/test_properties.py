@@ -25,11 +25,11 @@ from rag.config import Settings
 from rag.index import build_index
 from rag.ingest import parse_document
 from rag.layout import analyse_lines
-from rag.readers.text import text_lines
-from rag.structure import strip_markup
 from rag.pipeline import Pipeline
 from rag.questions import unsupported_figures
+from rag.readers.text import text_lines
 from rag.retrieval import InvalidQuestion
+from rag.structure import strip_markup
 from rag.types import Document
 
 # --- cleaning

@@ -22,7 +22,9 @@ BODY = "某县2024年政府工作报告\n\n一、工作回顾\n\n经济运行稳
 def test_unsupported_type_names_the_accepted_ones(tmp_path: Path) -> None:
     path = tmp_path / "report.xlsx"
     path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(UnsupportedFormat, match=r"report.xlsx: .*\.xlsx.*\.txt, \.md, \.docx, \.pdf"):
+    with pytest.raises(
+        UnsupportedFormat, match=r"report.xlsx: .*\.xlsx.*\.txt, \.md, \.docx, \.pdf"
+    ):
         read_source(path)
 
 

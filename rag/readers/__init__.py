@@ -37,9 +37,7 @@ class UnsupportedFormat(IngestError):
 
     def __init__(self, path: Path | str) -> None:
         suffix = Path(path).suffix or "(no suffix)"
-        super().__init__(
-            path, f"unsupported file type {suffix}; accepted: {', '.join(SUFFIXES)}"
-        )
+        super().__init__(path, f"unsupported file type {suffix}; accepted: {', '.join(SUFFIXES)}")
 
 
 class UnreadableDocument(IngestError):

@@ -42,7 +42,9 @@ def pdf_lines(path: Path) -> tuple[Line, ...]:
             path, "the PDF has no text layer (a scanned image?); run OCR on it first"
         )
     if sum(r["text"].count("(cid:") for r in rows) * 5 > chars:
-        raise UnreadableDocument(path, "the PDF's fonts have no Unicode map: its text is unreadable")
+        raise UnreadableDocument(
+            path, "the PDF's fonts have no Unicode map: its text is unreadable"
+        )
     em = statistics.median(r["size"] for r in rows)
     left = statistics.median(min(r["x0"] for r in page) for page in pages if page)
     right = _right_margin([r["x1"] for r in rows], em)

@@ -36,7 +36,7 @@ def decode(data: bytes, path: Path) -> str:
 
 def text_lines(text: str) -> tuple[Line, ...]:
     """Lines of a text file; a form feed (as pdftotext writes between pages) starts a page."""
-    lines = []
+    lines: list[Line] = []
     for page, chunk in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\f")):
         lines.extend(Line(line, page=page) for line in chunk.split("\n"))
     return tuple(lines)
