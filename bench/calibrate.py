@@ -63,7 +63,8 @@ def run(pipe: Pipeline, questions: list, rules: object) -> list[dict]:
     for q in questions:
         if q.turn == 0:
             history = []
-        analysis, result, comp, _ = pipe.explain(q.question, history=history, top_k=10)
+        st = pipe.explain(q.question, history=history, top_k=10)
+        result, comp = st.result, st.composition
         text = render(comp, result.hits)
         if q.conversation:
             history.append(Turn(q.question, text))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .config import Settings, get_settings
 from .serialize import search_json
-from .types import SearchResult
+from .types import DocFilter, SearchResult
 
 if TYPE_CHECKING:
     from .retrieval import Mode
@@ -57,12 +57,18 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _where(args: argparse.Namespace) -> DocFilter | None:
+    where = DocFilter.of(doc=args.doc, city=args.city, year=args.year)
+    return where or None
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .retrieval import validate_question
 
     question = validate_question(args.question, settings.max_question_chars)
+    where = _where(args)
     retriever = _open(settings)
-    result = retriever.search(question, top_k=args.top_k, mode=args.mode)
+    result = retriever.search(question, top_k=args.top_k, mode=args.mode, where=where)
     if args.json:
         print(json.dumps(search_json(result), ensure_ascii=False, indent=2))
     else:
@@ -76,8 +82,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .serialize import answer_json
 
     question = validate_question(args.question, settings.max_question_chars)
+    where = _where(args)
     pipe = Pipeline(settings).load(show_progress=sys.stderr.isatty())
-    answer = pipe.answer(question, top_k=args.top_k)
+    answer = pipe.answer(question, top_k=args.top_k, where=where)
     if args.json:
         print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
         return 0
@@ -85,7 +92,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if answer.citations:
         print("\n引用 / citations:")
         for c in answer.citations:
-            print(f"[{c.n}] {' › '.join(c.section)}  [{c.start}, {c.end})  ({c.kind})")
+            docs = pipe.index.documents if pipe.index is not None else {}
+            doc = docs.get(c.doc_id)
+            name = f"{doc.title} · " if doc is not None and len(docs) > 1 else ""
+            print(f"[{c.n}] {name}{' › '.join(c.section)}  [{c.start}, {c.end})  ({c.kind})")
             print(f"    “{c.quote}”")
     for note in answer.notes:
         print(f"\n({note})", file=sys.stderr)
@@ -179,6 +189,90 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _collection(settings: Settings):  # type: ignore[no-untyped-def]
+    from .collection import Collection
+    from .embedding import load_embedder
+
+    return Collection(settings, load_embedder(settings))
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from .collection import expand
+
+    paths = expand(args.paths)
+    if not paths:
+        print("error: no .txt, .md, .docx or .pdf files in the given paths", file=sys.stderr)
+        return EXIT_USAGE
+    if args.title and len(paths) > 1:
+        print("error: --title names one document; give one file with it", file=sys.stderr)
+        return EXIT_USAGE
+    flags = {"title": args.title, "city": args.city, "year": args.year}
+    change = _collection(settings).add(paths, metadata=flags)
+    if args.json:
+        print(json.dumps(change_json(change), ensure_ascii=False, indent=2))
+    else:
+        for o in change.outcomes:
+            if o.status == "added":
+                print(f"added     {o.doc_id}  ({o.path.name}: {o.chars} chars, {o.chunks} chunks)")
+            elif o.status == "duplicate":
+                print(f"duplicate {o.path.name}: {o.reason} (as {o.doc_id}); not added again")
+            else:
+                print(f"rejected  {o.path.name}: {o.reason}", file=sys.stderr)
+        print(
+            f"index {change.index_version}: {change.embedded} texts embedded "
+            f"in {change.seconds:.2f}s"
+        )
+    return 1 if any(o.status == "rejected" for o in change.outcomes) else 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    change = _collection(settings).remove(args.doc_id)
+    if args.json:
+        print(json.dumps(change_json(change), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"removed {args.doc_id}: index {change.index_version}, 0 texts embedded, "
+            f"{change.seconds:.2f}s"
+        )
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    rows = _collection(settings).documents()
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    print("id\ttitle\tcity\tyear\tkind\tformat\tchars\tchunks\tsha256\tadded")
+    for r in rows:
+        print(
+            f"{r.doc_id}\t{r.title}\t{r.city}\t{r.year}\t{r.kind}\t{r.format}\t{r.chars}\t"
+            f"{r.chunks}\t{r.sha256[:12]}\t{r.added} ({r.origin})"
+        )
+    return 0
+
+
+def change_json(change) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "index_version": change.index_version,
+        "embedded": change.embedded,
+        "seconds": round(change.seconds, 3),
+        "removed": list(change.removed),
+        "documents": [
+            {
+                "file": o.path.name,
+                "status": o.status,
+                "doc_id": o.doc_id,
+                "reason": o.reason,
+                "chars": o.chars,
+                "chunks": o.chunks,
+            }
+            for o in change.outcomes
+        ],
+    }
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -232,6 +326,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--json", action="store_true", help="print the answer JSON")
     p.set_defaults(func=cmd_ask)
+
+    for name in ("search", "ask"):
+        p = sub.choices[name]
+        p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+        p.add_argument("--city", action="append", help="only this city or county (repeatable)")
+        p.add_argument("--year", action="append", help="only this year (repeatable)")
+
+    p = sub.add_parser("add", help="add report files or folders to the collection")
+    p.add_argument("paths", type=Path, nargs="+", help=".txt, .md, .docx, .pdf files or folders")
+    p.add_argument("--title", help="the document's title (one file only)")
+    p.add_argument("--city", help="the city or county the report is for")
+    p.add_argument("--year", help="the report's year")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("remove", help="remove an added document (by id)")
+    p.add_argument("doc_id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("documents", help="list the documents in the collection")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser("serve", help="serve the chat UI and the JSON API (one server)")
     p.add_argument("--host", default=None, help="default RAG_HOST (127.0.0.1)")

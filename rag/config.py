@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # --- input limits --------------------------------------------------------
     max_question_chars: int = Field(500, gt=0)
     max_body_bytes: int = Field(16_384, gt=0)
+    # the largest document file `rag add` (and an upload) takes
+    max_upload_bytes: int = Field(50 * 1024 * 1024, gt=0)
 
     # --- server --------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -108,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def feedback_db(self) -> Path:
         return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def documents_dir(self) -> Path:
+        """Where ``rag add`` keeps its copy of each added file (the seeds stay where they are)."""
+        return self.data_dir / "documents"
 
     @property
     def index_dir(self) -> Path:

@@ -27,12 +27,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .chunking import CHUNKER_VERSION, chunk_documents, clause_text, split_clauses, split_sentences
-from .ingest import load_documents, sha256_file, source_files
+from .ingest import load_document, sha256_file, source_paths
 from .types import Chunk, Document, Paragraph
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: clause vectors in sentences.npz
+FORMAT_VERSION = 3  # 2: clause vectors in sentences.npz; 3: any format, a collection
 FILES = ("index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz")
 
 
@@ -111,6 +111,53 @@ class Sentences:
             return cls(**{k.name: z[k.name] for k in fields(cls)})
 
 
+class VectorStore(Protocol):
+    """What retrieval needs from a vector store: top-k by inner product (cosine on normalized
+    vectors), optionally among some rows only, and the stored vectors back. The FAISS files
+    are one implementation; a Milvus collection keyed by the same row order can be another."""
+
+    def __len__(self) -> int: ...
+
+    def search(
+        self, queries: np.ndarray, k: int, *, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class FaissStore:
+    """:class:`VectorStore` over a FAISS index (flat or HNSW, both keep the vectors)."""
+
+    index: faiss.Index
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(
+        self, queries: np.ndarray, k: int, *, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and row ids (-1 past the end), like ``faiss.Index.search``; with ``rows``,
+        only those rows are candidates (a FAISS ID selector, exact for a flat index)."""
+        if rows is None:
+            return self.index.search(queries, k)  # type: ignore[no-any-return]
+        faiss = _faiss()
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        if hasattr(self.index, "hnsw"):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=self.index.hnsw.efSearch)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return self.index.search(queries, min(k, len(rows)), params=params)  # type: ignore[no-any-return]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros((0, self.index.d), np.float32)
+        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))  # type: ignore[no-any-return]
+
+    def all_vectors(self) -> np.ndarray:
+        return self.vectors(np.arange(len(self)))
+
+
 @dataclass
 class Index:
     """A loaded index: everything retrieval needs, in memory."""
@@ -124,6 +171,10 @@ class Index:
     @property
     def version(self) -> str:
         return str(self.manifest["index_version"])
+
+    @property
+    def store(self) -> FaissStore:
+        return FaissStore(self.vectors)
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self._by_id.get(chunk_id)
@@ -147,7 +198,7 @@ def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
             "size": settings.chunk_size,
             "min_size": settings.chunk_min,
         },
-        "sources": {p.name: sha256_file(p) for p in source_files(settings.seeds_dir)},
+        "sources": {key: sha256_file(p) for key, p in source_paths(settings).items()},
     }
 
 
@@ -188,16 +239,13 @@ def _embed(embedder: Embedder, texts: list[str], show_progress: bool) -> np.ndar
     return vecs
 
 
-def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False) -> Index:
-    """Clean, chunk and embed the seeds; returns the index in memory (see :func:`save_index`)."""
-    t0 = time.perf_counter()
-    docs = load_documents(settings.seeds_dir)
+def _document_vectors(
+    docs: list[Document], settings: Settings, embedder: Embedder, show_progress: bool
+) -> tuple[list[Chunk], np.ndarray, Sentences, int]:
+    """Chunks of ``docs`` with their vectors and their sentences' and clauses' vectors
+    (sentence rows point into these chunks); the last value counts the texts embedded."""
     chunks = chunk_documents(docs, size=settings.chunk_size, min_size=settings.chunk_min)
-    if not chunks:
-        raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
     vecs = _embed(embedder, [c.text for c in chunks], show_progress)
-    vectors, kind = vector_index(embedder.dim, len(chunks), settings)
-    vectors.add(vecs)
     sentences = Sentences.of(chunks)
     text = {d.doc_id: d.text for d in docs}
     sentences.vectors = _embed(
@@ -218,12 +266,52 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
         ],
         show_progress,
     )
+    return chunks, vecs, sentences, len(chunks) + len(sentences.start) + len(sentences.clause_start)
+
+
+def _document_entry(d: Document, chunks: int, added: str) -> dict[str, Any]:
+    return {
+        "doc_id": d.doc_id,
+        "source": d.source,
+        "title": d.title,
+        "city": d.city,
+        "year": d.year,
+        "kind": d.kind,
+        "format": d.format,
+        "sha256": d.sha256,
+        "chars": len(d.text),
+        "chunks": chunks,
+        "added": d.metadata.get("added", added),
+    }
+
+
+def _assemble(
+    settings: Settings,
+    embedder: Embedder,
+    docs: list[Document],
+    chunks: list[Chunk],
+    vecs: np.ndarray,
+    sentences: Sentences,
+    *,
+    t0: float,
+    added: dict[str, str] | None = None,
+    vectors: faiss.Index | None = None,
+) -> Index:
+    """An Index over ``docs`` (their chunks, vectors, sentences) with a fresh manifest."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    kind = index_kind(len(chunks), settings)
+    if vectors is None:
+        vectors, kind = vector_index(embedder.dim, len(chunks), settings)
+        vectors.add(vecs)
+    per_doc: dict[str, int] = {}
+    for c in chunks:
+        per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
     manifest = expected_manifest(settings, embedder)
     manifest.update(
         {
             "index_version": f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-"
             f"{uuid.uuid4().hex[:6]}",
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "built_at": now,
             "build_seconds": round(time.perf_counter() - t0, 3),
             "faiss_index": kind,
             "counts": {
@@ -233,13 +321,7 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
                 "clauses": len(sentences.clause_start),
             },
             "documents": [
-                {
-                    "doc_id": d.doc_id,
-                    "source": d.source,
-                    "title": d.title,
-                    "sha256": d.sha256,
-                    "chars": len(d.text),
-                }
+                _document_entry(d, per_doc.get(d.doc_id, 0), (added or {}).get(d.doc_id, now))
                 for d in docs
             ],
         }
@@ -250,6 +332,110 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
         chunks=chunks,
         documents={d.doc_id: d for d in docs},
         sentences=sentences,
+    )
+
+
+def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool = False) -> Index:
+    """Clean, chunk and embed the collection (the seeds and the added documents); returns the
+    index in memory (see :func:`save_index`)."""
+    t0 = time.perf_counter()
+    docs = [load_document(p) for p in source_paths(settings).values()]
+    ids = [d.doc_id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"two source files map to the same document id: {sorted(ids)}")
+    chunks, vecs, sentences, _ = _document_vectors(docs, settings, embedder, show_progress)
+    if not chunks:
+        raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
+    return _assemble(settings, embedder, docs, chunks, vecs, sentences, t0=t0)
+
+
+def _concat(a: Sentences, b: Sentences, chunk_offset: int) -> Sentences:
+    """``a`` then ``b``, ``b``'s chunk and sentence rows shifted past ``a``'s."""
+    dim = max(a.vectors.shape[1], b.vectors.shape[1])
+
+    def vecs(x: np.ndarray) -> np.ndarray:
+        return x if x.shape[1] == dim else np.zeros((len(x), dim), np.float32)
+
+    return Sentences(
+        np.concatenate([a.chunk, b.chunk + chunk_offset]).astype(np.int32),
+        np.concatenate([a.start, b.start]).astype(np.int32),
+        np.concatenate([a.end, b.end]).astype(np.int32),
+        np.concatenate([vecs(a.vectors), vecs(b.vectors)]).astype(np.float32),
+        np.concatenate([a.clause_sentence, b.clause_sentence + len(a.start)]).astype(np.int32),
+        np.concatenate([a.clause_start, b.clause_start]).astype(np.int32),
+        np.concatenate([a.clause_end, b.clause_end]).astype(np.int32),
+        np.concatenate([vecs(a.clause_vectors), vecs(b.clause_vectors)]).astype(np.float32),
+    )
+
+
+def add_documents(
+    index: Index, docs: list[Document], settings: Settings, embedder: Embedder
+) -> tuple[Index, int]:
+    """A new Index: ``index`` plus ``docs``. Only ``docs`` are embedded (their chunks,
+    sentences and clauses: the count is returned); the old vectors are copied, not redone."""
+    t0 = time.perf_counter()
+    taken = set(index.documents) & {d.doc_id for d in docs}
+    if taken:
+        raise ValueError(f"document id(s) already in the index: {sorted(taken)}")
+    chunks, vecs, sentences, embedded = _document_vectors(docs, settings, embedder, False)
+    all_chunks = index.chunks + chunks
+    faiss = _faiss()
+    if index_kind(len(all_chunks), settings) == index.manifest.get("faiss_index"):
+        vectors = faiss.clone_index(index.vectors)  # HNSW: the graph grows, it is not rebuilt
+        vectors.add(vecs)
+    else:
+        vectors, _ = vector_index(embedder.dim, len(all_chunks), settings)
+        vectors.add(np.concatenate([index.store.all_vectors(), vecs]))
+    new = _assemble(
+        settings,
+        embedder,
+        [*index.documents.values(), *docs],
+        all_chunks,
+        vecs,
+        _concat(index.sentences, sentences, len(index.chunks)),
+        t0=t0,
+        added={e["doc_id"]: e.get("added", "") for e in index.manifest.get("documents", [])},
+        vectors=vectors,
+    )
+    return new, embedded
+
+
+def remove_documents(
+    index: Index, doc_ids: set[str], settings: Settings, embedder: Embedder
+) -> Index:
+    """A new Index without ``doc_ids``; nothing is embedded (the kept vectors are copied)."""
+    t0 = time.perf_counter()
+    missing = doc_ids - set(index.documents)
+    if missing:
+        raise KeyError(f"no such document(s): {sorted(missing)}")
+    keep = np.asarray([i for i, c in enumerate(index.chunks) if c.doc_id not in doc_ids], np.int64)
+    remap = np.full(len(index.chunks), -1, np.int64)
+    remap[keep] = np.arange(len(keep))
+    sent = index.sentences
+    s_keep = np.flatnonzero(remap[sent.chunk] >= 0)
+    s_remap = np.full(len(sent.start), -1, np.int64)
+    s_remap[s_keep] = np.arange(len(s_keep))
+    c_keep = np.flatnonzero(s_remap[sent.clause_sentence] >= 0)
+    sentences = Sentences(
+        remap[sent.chunk[s_keep]].astype(np.int32),
+        sent.start[s_keep],
+        sent.end[s_keep],
+        sent.vectors[s_keep],
+        s_remap[sent.clause_sentence[c_keep]].astype(np.int32),
+        sent.clause_start[c_keep],
+        sent.clause_end[c_keep],
+        sent.clause_vectors[c_keep],
+    )
+    vecs = index.store.vectors(keep)
+    return _assemble(
+        settings,
+        embedder,
+        [d for d in index.documents.values() if d.doc_id not in doc_ids],
+        [index.chunks[i] for i in keep],
+        vecs,
+        sentences,
+        t0=t0,
+        added={e["doc_id"]: e.get("added", "") for e in index.manifest.get("documents", [])},
     )
 
 
@@ -454,9 +640,21 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def ensure_index(
-    settings: Settings, embedder: Embedder, *, show_progress: bool = False, rebuild: bool = False
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    show_progress: bool = False,
+    rebuild: bool = False,
+    recovered: bool = False,
 ) -> Index:
-    """Load the saved index if it matches settings and sources; otherwise (re)build it."""
+    """Load the saved index if it matches settings and sources; otherwise (re)build it.
+
+    First settles what a killed ``rag add`` / ``rag remove`` left pending (unless the caller
+    holds the collection lock and did: ``recovered``)."""
+    if not recovered:
+        from .collection import recover
+
+        recover(settings)
     expected = expected_manifest(settings, embedder)
     if not rebuild:
         try:

@@ -1,10 +1,15 @@
-"""Ingest: read seed documents, clean them, and recover their structure.
+"""Ingest: read a report in any format into a cleaned, structured :class:`Document`.
 
-Cleaning keeps the text verbatim except for three things a newspaper printing adds:
-``**`` emphasis markers, page-jump notes such as "(紧接第1版)" / "(下转第3版)", and
-paragraphs split by a page break (a body paragraph that ends without sentence-final
-punctuation continues in the next one). The structure (parts, numbered sections, named
-lead-in subsections, topic sentences) is detected from the report's own conventions.
+The stages, one module each: a reader per format (:mod:`rag.readers`: .txt, .md, .docx,
+.pdf with a text layer) → the layout (:mod:`rag.layout`: page numbers, running headers and
+the byline set apart, paragraphs rebuilt) → the structure (:mod:`rag.structure`: section
+paths). Cleaning keeps the text verbatim except for what printing adds: ``**`` emphasis and
+page-jump notes ("(紧接第1版)"), page furniture, hard line breaks, indents, and the
+whitespace tidied inside a line.
+
+Metadata, first found wins: ``<name>.meta.json`` beside the file, then what the caller
+passes (the ``--title/--city/--year`` flags), then what the text says (the title line's year
+and city, the byline's date and congress, a running header's city).
 """
 
 from __future__ import annotations
@@ -13,39 +18,66 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .types import Document, Paragraph
+from .layout import analyse_blocks, analyse_lines
+from .readers import (
+    SUFFIXES,
+    DocumentTooLarge,
+    IngestError,
+    Source,
+    UnreadableDocument,
+    UnsupportedFormat,
+    read_source,
+)
+from .readers.text import text_lines
+from .structure import (
+    DEFAULT_OPENING_LABEL,
+    build_document,
+    ends_sentence,
+    heading_level,
+    sha256_text,
+    strip_markup,
+    topic_of,
+)
+from .types import Block, Document, Layout, Line
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCE_SUFFIXES = (".txt", ".md")
+SOURCE_SUFFIXES = SUFFIXES
 META_SUFFIX = ".meta.json"
-DEFAULT_OPENING_LABEL = "开篇部分（原文无标题）"
 
-_EMPHASIS = re.compile(r"\*\*")
-# "(紧接第1版)", "（下转第3版）", "(上接第二版)" ...
-_PRINT_ARTIFACT = re.compile(
-    r"[(（]\s*(?:紧接|下转|上接|接|转)第\s*[0-9一二三四五六七八九十]+\s*版\s*[)）]"
-)
-_SENTENCE_FINAL = "。！？；：!?;:…"
-_CLOSERS = "”’」』）)】》\"'"
-_CN_NUM = "一二三四五六七八九十百零〇"
-# level 1: "一、", level 2: "（一）", level 3: "1." / "1、"; "第一章" / "第二部分" are parts
-_NUMBERED = (
-    (0, re.compile(rf"^第[{_CN_NUM}0-9]+[章部篇编](?:分)?")),
-    (1, re.compile(rf"^[{_CN_NUM}]+、")),
-    (2, re.compile(rf"^[（(][{_CN_NUM}]+[)）]")),
-    (3, re.compile(r"^[0-9]{1,2}[.．、](?![0-9])")),
-)
-# "今后五年市政府工作的指导思想是:" opens a named subsection ("指导思想")
-_LEAD_IN = re.compile(
-    r"^[^。；;！？]{0,40}?(指导思想|主要目标|总体要求|基本原则|主要任务|奋斗目标|重点工作)是[:：]"
-)
-_HEADING_MAX = 60
-_TITLE_MAX = 30
-_TOPIC_MAX = 20
+__all__ = [
+    "DEFAULT_OPENING_LABEL",
+    "DocumentTooLarge",
+    "IngestError",
+    "UnreadableDocument",
+    "UnsupportedFormat",
+    "detect_metadata",
+    "ends_sentence",
+    "heading_level",
+    "load_document",
+    "load_documents",
+    "parse_document",
+    "read_metadata",
+    "slugify",
+    "strip_markup",
+    "topic_of",
+]
+
+_ADMIN = r"(?:特别行政区|自治区|自治州|自治县|地区|省|市|州|盟|县|区|旗)"
+_PLACE = rf"[\u4e00-\u9fff]{{1,12}}?{_ADMIN}"
+_CITY_IN_TITLE = re.compile(rf"({_PLACE})(?:人民)?政府")
+_CITY_IN_BYLINE = re.compile(rf"在({_PLACE})第[\u4e00-\u9fff0-9]{{1,4}}届人民代表大会")
+_CITY_IN_HEADER = re.compile(rf"^({_PLACE})(?:人民)?(?:政府|人大|委员会)")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})年")
+_FULL_DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_KIND = re.compile(r"(政府工作报告|工作报告|报告|规划纲要|规划|纲要|公报)$")
 
 
 def slugify(name: str) -> str:
@@ -56,79 +88,35 @@ def slugify(name: str) -> str:
     return slug
 
 
-def strip_markup(text: str) -> str:
-    """Remove ``**`` emphasis markers and page-jump notes (until none is left: removing
-    one can join the pieces of another, as in ``*(紧接第1版)*``)."""
-    while True:
-        cleaned = _PRINT_ARTIFACT.sub("", _EMPHASIS.sub("", text))
-        if cleaned == text:
-            return cleaned
-        text = cleaned
+def _year_of(text: str) -> str:
+    m = _YEAR.search(text)
+    if m:
+        return m.group(1)
+    m = _CN_YEAR.search(text)
+    if m:
+        return "".join(str("〇一二三四五六七八九".index(c.replace("零", "〇"))) for c in m.group(1))
+    return ""
 
 
-def ends_sentence(text: str) -> bool:
-    stripped = text.rstrip().rstrip(_CLOSERS)
-    return bool(stripped) and stripped[-1] in _SENTENCE_FINAL
-
-
-def heading_level(line: str) -> int | None:
-    """Heading level of a standalone line, or None for body text.
-
-    0: a part (a short title line, or 第X章/部分); 1: 一、; 2: （一）; 3: 1.
-    """
-    line = line.strip()
-    if not line or len(line) > _HEADING_MAX or "。" in line:
-        return None
-    for level, pattern in _NUMBERED:
-        if pattern.match(line):
-            return level
-    if len(line) <= _TITLE_MAX and not any(c in line for c in "，,；;：:。！？!?"):
-        return 0
-    return None
-
-
-def topic_of(paragraph: str) -> str | None:
-    """The topic sentence opening a body paragraph ("建设区域综合交通枢纽。"), if any."""
-    body = paragraph.lstrip("—-– ")
-    end = body.find("。")
-    if end <= 0 or end > _TOPIC_MAX:
-        return None
-    sentence = body[:end]
-    if any(c in sentence for c in "，,：:；;、"):
-        return None
-    return sentence
-
-
-def _paragraphs(raw: str) -> list[str]:
-    """Paragraphs after markup removal, with page-break splits rejoined."""
-    lines = [line.strip() for line in strip_markup(raw).replace("\r\n", "\n").split("\n")]
-    merged: list[str] = []
-    continues = False
-    for line in lines:
-        if not line:
-            continue
-        if continues and merged and heading_level(line) is None:
-            merged[-1] += line
-        else:
-            merged.append(line)
-        continues = heading_level(merged[-1]) is None and not ends_sentence(merged[-1])
-    return merged
-
-
-@dataclass
-class _Outline:
-    """Tracks the current section path while walking the paragraphs."""
-
-    opening_label: str
-    levels: dict[int, str]
-
-    def path(self) -> tuple[str, ...]:
-        return tuple(self.levels[k] for k in sorted(self.levels))
-
-    def enter(self, level: int, label: str) -> None:
-        for deeper in [k for k in self.levels if k >= level]:
-            del self.levels[deeper]
-        self.levels[level] = label
+def detect_metadata(layout: Layout, running: tuple[str, ...] = ()) -> dict[str, str]:
+    """Title, year, city, kind, date and byline as the text gives them (empty ones left out)."""
+    title = layout.title
+    front = " ".join(layout.front)
+    headers = [t for t in (*running, *layout.furniture) if not re.search(r"\d", t)]
+    meta = {"title": title, "byline": "\n".join(layout.front)}
+    meta["year"] = _year_of(title) or _year_of(front)
+    m = _CITY_IN_TITLE.search(_YEAR.sub("", title)) or _CITY_IN_BYLINE.search(front)
+    if m is None:
+        m = next((h for h in map(_CITY_IN_HEADER.search, headers) if h), None)
+    meta["city"] = m.group(1) if m else ""
+    kind = _KIND.search(title)
+    meta["kind"] = kind.group(1) if kind else ""
+    date = _FULL_DATE.search(front)
+    meta["date"] = (
+        f"{date.group(1)}-{int(date.group(2)):02d}-{int(date.group(3)):02d}" if date else ""
+    )
+    meta["running_header"] = "；".join(dict.fromkeys(headers))
+    return {k: v for k, v in meta.items() if v}
 
 
 def parse_document(
@@ -138,79 +126,85 @@ def parse_document(
     source: str,
     metadata: dict[str, str] | None = None,
 ) -> Document:
-    """Clean ``raw`` and attach the section path to every paragraph."""
-    metadata = dict(metadata or {})
-    paras = _paragraphs(raw)
-    title = metadata.get("title", "")
-    opening = metadata.get("opening_part_label", DEFAULT_OPENING_LABEL)
-    outline = _Outline(opening_label=opening, levels={})
-
-    pieces: list[str] = []
-    records: list[Paragraph] = []
-    offset = 0
-    seen_body = False
-    section_intro_pending = False
-    for i, para in enumerate(paras):
-        level = heading_level(para)
-        if i == 0 and level == 0 and not seen_body:
-            # the first short title line is the document's own title
-            title = title or para
-            section: tuple[str, ...] = ()
-            is_heading = True
-        elif level is not None:
-            outline.enter(level, para)
-            section = outline.path()
-            is_heading = True
-            section_intro_pending = level >= 1
-        else:
-            if not seen_body and not outline.levels:
-                outline.enter(0, opening)
-            seen_body = True
-            is_heading = False
-            lead = _LEAD_IN.match(para)
-            if lead:
-                outline.enter(1, lead.group(1))
-                section = outline.path()
-            elif para.endswith((":", "：")):
-                # a lead-in to what follows ("为实现上述目标,…以下工作:") closes a named subsection
-                outline.levels = {k: v for k, v in outline.levels.items() if k == 0}
-                section = outline.path()
-            else:
-                topic = None if section_intro_pending else topic_of(para)
-                base = outline.path()
-                section = base + (topic,) if topic else base
-            section_intro_pending = False
-        if pieces:
-            pieces.append("\n\n")
-            offset += 2
-        pieces.append(para)
-        records.append(
-            Paragraph(start=offset, end=offset + len(para), section=section, is_heading=is_heading)
-        )
-        offset += len(para)
-
-    text = "".join(pieces)
-    return Document(
+    """Clean the text of a text file and attach the section path to every paragraph."""
+    layout = analyse_lines(text_lines(strip_markup(raw)))
+    return build_document(
+        layout,
         doc_id=doc_id,
-        title=title or source,
-        text=text,
-        sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
         source=source,
-        paragraphs=tuple(records),
-        metadata=metadata,
+        sha256=sha256_text(raw),
+        metadata={**detect_metadata(layout), "format": "txt", **(metadata or {})},
     )
 
 
+def layout_of(src: Source) -> Layout:
+    """The layout of what a reader made of a file."""
+    if src.format == "txt":
+        return analyse_lines(text_lines(strip_markup(src.text)))
+    if src.lines:
+        return analyse_lines(
+            [Line(strip_markup(ln.text), ln.page, ln.indent, ln.full) for ln in src.lines]
+        )
+    return analyse_blocks(
+        [Block(strip_markup(b.text), b.kind, b.depth, b.final) for b in src.blocks]
+    )
+
+
+def load_document(
+    path: Path,
+    *,
+    doc_id: str | None = None,
+    metadata: dict[str, str] | None = None,
+    max_bytes: int | None = None,
+) -> Document:
+    """Read, clean and structure one file; raises :class:`IngestError` saying why not.
+
+    ``metadata`` is what the caller says (flags); a ``<name>.meta.json`` beside the file
+    wins over it, and both over what is detected in the text.
+    """
+    src = read_source(path, max_bytes=max_bytes)
+    layout = layout_of(src)
+    given = {k: str(v) for k, v in (metadata or {}).items() if v not in (None, "")}
+    meta = {**detect_metadata(layout, src.running), "format": src.format, **given}
+    meta.update(read_metadata(path))
+    doc = build_document(
+        layout,
+        doc_id=doc_id or slugify(path.stem),
+        source=path.name,
+        sha256=src.sha256,
+        metadata=meta,
+    )
+    if all(p.is_heading for p in doc.paragraphs):
+        raise UnreadableDocument(path, "no body text: only headings, or nothing, was found")
+    log.debug("loaded %s: %d chars, %d paragraphs", path.name, len(doc.text), len(doc.paragraphs))
+    return doc
+
+
 def source_files(seeds_dir: Path) -> list[Path]:
-    """The documents in ``seeds_dir`` (``.txt`` / ``.md``), in a stable order."""
+    """The documents in ``seeds_dir`` (any supported type), in a stable order."""
     if not seeds_dir.is_dir():
         raise FileNotFoundError(f"seeds directory not found: {seeds_dir} (set RAG_SEEDS_DIR)")
-    files = sorted(p for p in seeds_dir.iterdir() if p.suffix in SOURCE_SUFFIXES and p.is_file())
+    files = sorted(
+        p for p in seeds_dir.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file()
+    )
     if not files:
         raise FileNotFoundError(
-            f"no .txt or .md documents in {seeds_dir} (set RAG_SEEDS_DIR or add a document)"
+            f"no {', '.join(SOURCE_SUFFIXES)} documents in {seeds_dir} "
+            "(set RAG_SEEDS_DIR or add a document)"
         )
     return files
+
+
+def source_paths(settings: Settings) -> dict[str, Path]:
+    """Every file of the collection by its key: the seeds by name, the documents added with
+    ``rag add`` (copied into ``RAG_DATA_DIR/documents``) as ``documents/<name>``."""
+    paths = {p.name: p for p in source_files(settings.seeds_dir)}
+    added = settings.documents_dir
+    if added.is_dir():
+        for p in sorted(added.iterdir()):
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES:
+                paths[f"documents/{p.name}"] = p
+    return paths
 
 
 def read_metadata(path: Path) -> dict[str, str]:
@@ -219,23 +213,16 @@ def read_metadata(path: Path) -> dict[str, str]:
         return {}
     try:
         data = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{meta_path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{meta_path}: expected a JSON object of metadata")
     return {str(k): str(v) for k, v in data.items()}
 
 
 def load_documents(seeds_dir: Path) -> list[Document]:
     """Read, clean and structure every document in ``seeds_dir``."""
-    docs = []
-    for path in source_files(seeds_dir):
-        raw = path.read_text(encoding="utf-8")
-        doc = parse_document(
-            raw, doc_id=slugify(path.stem), source=path.name, metadata=read_metadata(path)
-        )
-        log.debug(
-            "loaded %s: %d chars, %d paragraphs", path.name, len(doc.text), len(doc.paragraphs)
-        )
-        docs.append(doc)
+    docs = [load_document(path) for path in source_files(seeds_dir)]
     ids = [d.doc_id for d in docs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"two seed files map to the same document id: {ids}")

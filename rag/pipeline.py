@@ -6,6 +6,7 @@ the index when it is missing or stale).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -17,13 +18,24 @@ from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
 from .retrieval import Mode, Retriever, validate_question
-from .types import Answer, SearchResult
+from .types import Answer, DocFilter, SearchResult
 
 if TYPE_CHECKING:
     from .embedding import Embedder
     from .index import Index
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What :meth:`Pipeline.explain` computed for one question."""
+
+    analysis: Analysis
+    result: SearchResult
+    composition: Composition
+    index: Index
+    t: float  # when composition started (perf_counter), for the timings
 
 
 @dataclass
@@ -54,16 +66,7 @@ class Pipeline:
             from .index import ensure_index
 
             self.index = ensure_index(self.settings, self.embedder, show_progress=show_progress)
-        self._retriever = Retriever(
-            index=self.index, embedder=self.embedder, settings=self.settings
-        ).warm_up()
-        assert self._retriever.keyword is not None and self._retriever.glossary is not None
-        self._context = AnswerContext.build(
-            self.index,
-            self._retriever.keyword,
-            english_terms=self._retriever.glossary.terms,
-            english_words=self._retriever.glossary.entries,
-        )
+        self._retriever, self._context = self._serving(self.index)
         log.info(
             "pipeline ready in %.1fs: %s (%s), index %s, %d chunks",
             time.perf_counter() - t0,
@@ -73,6 +76,47 @@ class Pipeline:
             len(self.index.chunks),
         )
         return self
+
+    def _serving(self, index: Index) -> tuple[Retriever, AnswerContext]:
+        """The retriever and the answer context over ``index`` (built before being swapped in)."""
+        assert self.embedder is not None
+        retriever = Retriever(index=index, embedder=self.embedder, settings=self.settings).warm_up()
+        assert retriever.keyword is not None and retriever.glossary is not None
+        context = AnswerContext.build(
+            index,
+            retriever.keyword,
+            english_terms=retriever.glossary.terms,
+            english_words=retriever.glossary.entries,
+        )
+        return retriever, context
+
+    def refresh(self) -> bool:
+        """Serve the saved index if another process (``rag add`` / ``rag remove``) swapped in
+        a new version; cheap when nothing changed (one small file read). Returns whether it
+        reloaded. The new index, retriever and context are built first, then swapped in."""
+        from .index import IndexUnusable, load_index
+
+        try:
+            manifest = (self.settings.index_dir / "manifest.json").read_text(encoding="utf-8")
+            version = json.loads(manifest).get("index_version")
+        except (OSError, ValueError):
+            return False
+        if self.index is None or self.embedder is None or version == self.index.version:
+            return False
+        try:
+            index = load_index(self.settings.index_dir)
+        except IndexUnusable as exc:
+            log.warning("not reloading index %s: %s", version, exc)
+            return False
+        retriever, context = self._serving(index)
+        self.index, self._retriever, self._context = index, retriever, context
+        log.info(
+            "reloaded index %s: %d documents, %d chunks",
+            index.version,
+            len(index.documents),
+            len(index.chunks),
+        )
+        return True
 
     @property
     def context(self) -> AnswerContext:
@@ -87,9 +131,14 @@ class Pipeline:
         return self._retriever
 
     def search(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: Mode | None = None,
+        where: DocFilter | None = None,
     ) -> SearchResult:
-        return self.retriever.search(question, top_k=top_k, mode=mode)
+        return self.retriever.search(question, top_k=top_k, mode=mode, where=where)
 
     def explain(
         self,
@@ -98,19 +147,21 @@ class Pipeline:
         history: Sequence[Turn] = (),
         top_k: int | None = None,
         mode: Mode | None = None,
-    ) -> tuple[Analysis, SearchResult, Composition, float]:
+        where: DocFilter | None = None,
+    ) -> Stages:
         """The stages of an answer: the question's analysis, the retrieved passages and the
-        composition (and when composition started, for the timings)."""
-        analysis = self.context.analyzer(question, history)
+        composition, over one index (even if :meth:`refresh` swaps in another meanwhile)."""
+        retriever, context = self.retriever, self.context
+        analysis = context.analyzer(question, history)
         k = self.settings.top_k if top_k is None else top_k
-        result = self.retriever.search(
-            analysis.text, top_k=max(k, self.rules.pool_hits_wide), mode=mode
+        result = retriever.search(
+            analysis.text, top_k=max(k, self.rules.pool_hits_wide), mode=mode, where=where
         )
         tc = time.perf_counter()
         comp = compose(
-            analysis, result.hits, self.context, query_vector=result.query_vector, rules=self.rules
+            analysis, result.hits, context, query_vector=result.query_vector, rules=self.rules
         )
-        return analysis, result, comp, tc
+        return Stages(analysis, result, comp, retriever.index, tc)
 
     def answer(
         self,
@@ -119,14 +170,16 @@ class Pipeline:
         history: Sequence[Turn] = (),
         top_k: int | None = None,
         mode: Mode | None = None,
+        where: DocFilter | None = None,
     ) -> Answer:
         """Retrieve passages and compose a cited answer (see :mod:`rag.answer`); with
         ``llm_base_url`` set, an LLM rewrites it from the citations (see :mod:`rag.llm`)."""
         t0 = time.perf_counter()
-        assert self.embedder is not None and self.index is not None
+        assert self.embedder is not None
         q = validate_question(question, self.settings.max_question_chars)
         k = self.settings.top_k if top_k is None else top_k
-        analysis, result, comp, tc = self.explain(q, history=history, top_k=k, mode=mode)
+        st = self.explain(q, history=history, top_k=k, mode=mode, where=where)
+        analysis, result, comp, index, tc = st.analysis, st.result, st.composition, st.index, st.t
         notes: list[str] = list(analysis.notes)
         notes += [n for n in comp.notes if n not in notes]
         if comp.refused:
@@ -158,7 +211,7 @@ class Pipeline:
             hits=result.hits[:k],
             engine=self.embedder.engine,
             model=self.embedder.model_id,
-            index_version=self.index.version,
+            index_version=index.version,
             latency_ms=(time.perf_counter() - t0) * 1000,
             timings=timings,
             notes=tuple(notes),

@@ -10,7 +10,7 @@ repeat a sentence already returned are dropped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -19,7 +19,7 @@ from .chunking import sentence_key, split_sentences
 from .crosslingual import Glossary
 from .keyword import KeywordIndex, KeywordTokenizer, coined_terms
 from .questions import is_english
-from .types import Chunk, Hit, SearchResult
+from .types import Chunk, DocFilter, Hit, SearchResult
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -31,6 +31,10 @@ Mode = Literal["dense", "keyword", "fused"]
 
 class InvalidQuestion(ValueError):
     """The question cannot be searched (empty, too long, not text)."""
+
+
+class UnknownDocument(ValueError):
+    """A filter names a document id the index does not hold."""
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -88,6 +92,7 @@ class Retriever:
     settings: Settings
     keyword: KeywordIndex | None = None
     glossary: Glossary | None = None
+    _rows: dict[DocFilter, np.ndarray] = field(default_factory=dict, repr=False)
 
     def warm_up(self) -> Retriever:
         """Build the keyword channel (jieba + BM25) and, for English questions, the
@@ -108,16 +113,42 @@ class Retriever:
         assert self.glossary is not None
         return self.glossary.terms(question)
 
+    def rows(self, where: DocFilter | None) -> np.ndarray | None:
+        """The chunk rows ``where`` allows (None: all); raises :class:`UnknownDocument`."""
+        if not where:
+            return None
+        unknown = set(where.doc_ids) - set(self.index.documents)
+        if unknown:
+            raise UnknownDocument(
+                f"no document {', '.join(sorted(unknown))} in the index; "
+                f"known: {', '.join(sorted(self.index.documents))}"
+            )
+        if where not in self._rows:
+            docs = {d for d, doc in self.index.documents.items() if where.matches(doc)}
+            self._rows[where] = np.asarray(
+                [i for i, c in enumerate(self.index.chunks) if c.doc_id in docs], np.int64
+            )
+        return self._rows[where]
+
     def search(
-        self, question: str, *, top_k: int | None = None, mode: Mode | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: Mode | None = None,
+        where: DocFilter | None = None,
     ) -> SearchResult:
+        """The best passages for ``question``, among the documents ``where`` allows."""
         t0 = time.perf_counter()
         q = validate_question(question, self.settings.max_question_chars)
         top_k = self.settings.top_k if top_k is None else top_k
         if top_k <= 0:
             raise ValueError(f"top_k must be > 0, got {top_k}")
         mode = mode or self.settings.fusion
-        n = len(self.index.chunks)
+        rows = self.rows(where)
+        n = len(self.index.chunks) if rows is None else len(rows)
+        if n == 0:
+            return SearchResult(question=q, hits=(), latency_ms=(time.perf_counter() - t0) * 1000)
         depth = min(n, max(self.settings.candidates, top_k * 2))
         embed_ms = 0.0
         qv = None
@@ -127,7 +158,7 @@ class Retriever:
             te = time.perf_counter()
             qv = np.ascontiguousarray(self.embedder.embed_queries([q]), dtype=np.float32)
             embed_ms = (time.perf_counter() - te) * 1000
-            scores, ids = self.index.vectors.search(qv, depth)
+            scores, ids = self.index.store.search(qv, depth, rows=rows)
             dense = [int(i) for i in ids[0] if i >= 0]
             dense_scores = {
                 int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0
@@ -139,6 +170,10 @@ class Retriever:
             assert self.keyword is not None
             # an English question is looked up by the report's words for it (crosslingual.py)
             kw_scores = self.keyword.scores(" ".join(self.english_terms(q)) or q)
+            if rows is not None:  # other documents' chunks are no candidates
+                allowed = np.zeros(len(kw_scores), bool)
+                allowed[rows] = True
+                kw_scores = np.where(allowed, kw_scores, 0.0).astype(np.float32)
             order = np.argsort(-kw_scores, kind="stable")[:depth]
             keyword = [int(i) for i in order if kw_scores[i] > 0]
 
@@ -151,7 +186,7 @@ class Retriever:
             assert kw_scores is not None and qv is not None
             missing = [i for i in keyword if i not in dense_scores]
             if missing:  # cosine of keyword-only candidates, from the stored vectors
-                vecs = self.index.vectors.reconstruct_batch(np.asarray(missing, dtype=np.int64))
+                vecs = self.index.store.vectors(np.asarray(missing, dtype=np.int64))
                 dense_scores.update(zip(missing, (vecs @ qv[0]).tolist(), strict=True))
             fused = fuse(
                 dense_scores,

@@ -202,6 +202,109 @@ def test_orphaned_version_directories_are_removed_by_the_next_build(
     assert versions == [tiny_settings.index_dir.resolve()]
 
 
+# --- kill -9 during `rag add` / `rag remove`
+
+_ADD_SCRIPT = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import FakeEmbedder
+import rag.embedding, rag.index, rag.collection
+from rag import cli
+
+command, point = sys.argv[2], sys.argv[3]
+rag.embedding.load_embedder = lambda settings: FakeEmbedder()
+
+def stall():
+    print("STALLED", flush=True)
+    time.sleep(300)
+
+def before(func):
+    def wrapper(*args, **kwargs):
+        stall()
+        return func(*args, **kwargs)
+    return wrapper
+
+if point == "embedding":  # the copies are pending, the new vectors being computed
+    rag.index._document_vectors = before(rag.index._document_vectors)
+elif point == "writing":  # the new version directory is being written
+    rag.index._write_files = before(rag.index._write_files)
+elif point == "swapped":  # the new index is swapped in, the copies not yet settled
+    save = rag.index.save_index
+    def save_then_stall(*args, **kwargs):
+        save(*args, **kwargs)
+        stall()
+    rag.index.save_index = save_then_stall
+sys.exit(cli.main(sys.argv[4:]))
+"""
+
+
+def _kill_rag(settings: Settings, point: str, *argv: str) -> None:
+    env = {**_index_env(settings), "RAG_EMBEDDING_ENGINE": "sentence-transformers"}
+    child = Child(_ADD_SCRIPT, str(TESTS), argv[0], point, *argv, env=env)
+    try:
+        child.read_until(lambda lines: "STALLED" in lines)
+    finally:
+        child.kill9()
+
+
+def _fake_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"embedding_engine": "sentence-transformers"})
+
+
+REPORT = TESTS / "data" / "reports" / "qinghe-county-2024.txt"
+
+
+def _served(settings: Settings):  # type: ignore[no-untyped-def]
+    from rag.collection import recover
+
+    recover(settings)
+    return load_index(settings.index_dir, expected_manifest(settings, FakeEmbedder()))
+
+
+@pytest.mark.parametrize("point", ["embedding", "writing"])
+def test_kill9_during_rag_add_keeps_the_previous_index(tiny_settings: Settings, point: str) -> None:
+    old = _save(tiny_settings)
+    _kill_rag(tiny_settings, point, "add", str(REPORT))
+    served = _served(tiny_settings)  # what a restart serves: the old index, intact
+    assert served.version == old and set(served.documents) == {"tiny-report"}
+    assert list(tiny_settings.documents_dir.iterdir()) == []  # the pending copy is gone
+    # and the add can simply be run again
+    from rag.collection import Collection
+
+    change = Collection(tiny_settings, FakeEmbedder()).add([REPORT])
+    assert [o.status for o in change.outcomes] == ["added"]
+    assert "qinghe-county-2024" in _served(tiny_settings).documents
+
+
+def test_kill9_after_the_add_swap_keeps_the_added_document(tiny_settings: Settings) -> None:
+    old = _save(tiny_settings)
+    _kill_rag(tiny_settings, "swapped", "add", str(REPORT))
+    served = _served(tiny_settings)
+    assert served.version != old and "qinghe-county-2024" in served.documents
+    # the copy was settled, so a full rebuild finds the same collection
+    names = sorted(p.name for p in tiny_settings.documents_dir.iterdir())
+    assert names == ["qinghe-county-2024.meta.json", "qinghe-county-2024.txt"]
+    assert set(build_index(tiny_settings, FakeEmbedder()).documents) == set(served.documents)
+
+
+@pytest.mark.parametrize("point", ["writing", "swapped"])
+def test_kill9_during_rag_remove(tiny_settings: Settings, point: str) -> None:
+    from rag.collection import Collection
+
+    _save(tiny_settings)
+    Collection(tiny_settings, FakeEmbedder()).add([REPORT])
+    before = _served(tiny_settings).version
+    _kill_rag(tiny_settings, point, "remove", "qinghe-county-2024")
+    served = _served(tiny_settings)
+    names = sorted(p.name for p in tiny_settings.documents_dir.iterdir())
+    if point == "writing":  # before the swap: nothing happened
+        assert served.version == before and "qinghe-county-2024" in served.documents
+        assert names == ["qinghe-county-2024.meta.json", "qinghe-county-2024.txt"]
+    else:  # after the swap: removed, and the copy does not come back on a rebuild
+        assert served.version != before and "qinghe-county-2024" not in served.documents
+        assert names == []
+
+
 # --- damaged index at start-up
 
 

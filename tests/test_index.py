@@ -39,7 +39,7 @@ def test_saved_index_is_a_directory_with_a_manifest(saved, tiny_settings):
     assert m["chunker"]["size"] == 40
     assert list(m["sources"]) == ["tiny-report.txt"] and len(m["sources"]["tiny-report.txt"]) == 64
     assert m["counts"]["documents"] == 1 and m["counts"]["chunks"] == len(saved.chunks)
-    assert m["format_version"] == 2 and m["built_at"].endswith("Z")
+    assert m["format_version"] == 3 and m["built_at"].endswith("Z")
     assert m["counts"]["clauses"] == len(saved.sentences.clause_start) > m["counts"]["sentences"]
     assert set(m["files"]) == {"index.faiss", "chunks.jsonl", "documents.jsonl", "sentences.npz"}
 

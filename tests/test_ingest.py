@@ -139,7 +139,7 @@ def test_slugify_is_stable_and_safe():
 def test_missing_or_empty_seeds_are_clear_errors(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="seeds directory not found"):
         load_documents(tmp_path / "nope")
-    with pytest.raises(FileNotFoundError, match="no .txt or .md"):
+    with pytest.raises(FileNotFoundError, match=r"no \.txt, \.md, \.docx, \.pdf documents"):
         load_documents(tmp_path)
 
 
