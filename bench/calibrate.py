@@ -142,7 +142,11 @@ def main() -> int:
             "refuse_below": point[0],
             "about_min": point[1],
             "dev": {"answerable_declined": fr, "unanswerable_declined": ur, "all_keywords": kw},
-            "cv": {"answerable_declined": cv_fr, "unanswerable_declined": cv_ur, "all_keywords": cv_kw},
+            "cv": {
+                "answerable_declined": cv_fr,
+                "unanswerable_declined": cv_ur,
+                "all_keywords": cv_kw,
+            },
             "fold_points": [p for p, _ in held],
             "questions": len(part),
         }

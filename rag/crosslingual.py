@@ -33,6 +33,7 @@ STOPWORDS = _stopwords()
 _LINE = re.compile(r"(\S+) (\S+) \[[^\]]*\] /(.*)/")
 _WORD = re.compile(r"[A-Za-z]+")
 MAX_GLOSS_WORDS = 3  # "forest coverage" is a gloss; "to put in order one's affairs" is not
+MAX_TERMS_PER_WORD = 5
 
 
 def cedict_path() -> Path | None:
@@ -48,6 +49,10 @@ def cedict_path() -> Path | None:
 def stem(word: str) -> str:
     """A crude English stem, the same for questions and glosses (plural → singular)."""
     w = word.lower()
+    # British spelling as CC-CEDICT's American: kilometre, centre, honour, organisation
+    w = re.sub(r"(?<=[a-z]{2})([tb])re(s?)$", r"\1er\2", w)
+    w = re.sub(r"our(s?)$", r"or\1", w) if len(w) > 5 else w
+    w = re.sub(r"is(e|es|ed|ing|ation|ations)$", r"iz\1", w) if len(w) > 6 else w
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
     if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
@@ -95,11 +100,14 @@ class Glossary:
         with path.open(encoding="utf-8") as f:
             return cls.from_cedict(f, corpus)
 
-    def terms(self, question: str) -> list[str]:
-        """The report's Chinese words for the English words of ``question`` (sorted)."""
+    def terms(self, question: str, *, max_per_word: int = MAX_TERMS_PER_WORD) -> list[str]:
+        """The report's Chinese words for the English words of ``question`` (sorted). A word
+        with more than ``max_per_word`` of them ("new": 新型, 新建, 新闻, 信息, …) is too
+        ambiguous to say what the question is about, and is left out."""
         out: set[str] = set()
         for word in _WORD.findall(question):
             w = stem(word)
-            if w not in STOPWORDS:
-                out |= self.entries.get(w, frozenset())
+            found = self.entries.get(w, frozenset()) if w not in STOPWORDS else frozenset()
+            if len(found) <= max_per_word:
+                out |= found
         return sorted(out)

@@ -10,6 +10,7 @@ repeat a sentence already returned are dropped.
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -42,8 +43,9 @@ def validate_question(question: object, max_chars: int) -> str:
     if not isinstance(question, str):
         raise InvalidQuestion(f"question must be a string, got {type(question).__name__}")
     q = question.strip()
-    if not q:
-        raise InvalidQuestion("question is empty / 问题不能为空")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in q):
+        # nothing to read: empty, or only spaces, punctuation, emoji, zero-width characters
+        raise InvalidQuestion("question is empty (it has no words) / 问题不能为空（没有文字）")
     if len(q) > max_chars:
         raise InvalidQuestion(
             f"question is {len(q)} characters; the limit is {max_chars} (RAG_MAX_QUESTION_CHARS)"

@@ -61,6 +61,26 @@ TINY_REPORT = """政府工作报告
 """
 
 
+def _fake_rules():  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from rag.answer import RULES
+
+    # the fake embedder's cosines are noise: refuse nothing on score, and let the keyword
+    # share decide which sentences are best and which clauses are about the question
+    return dataclasses.replace(
+        RULES,
+        refuse_below=-1.0,
+        refuse_below_en=-1.0,
+        about_min=2.0,
+        about_min_en=2.0,
+        keyword_weight=2.0,
+    )
+
+
+FAKE_RULES = _fake_rules()
+
+
 class FakeEmbedder:
     """Deterministic embedder: hashed character bigrams (SHA-256), L2-normalized.
 
@@ -170,7 +190,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
 
     settings = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("live"))
     emb = FakeEmbedder()
-    pipe = Pipeline(settings, embedder=emb, index=build_index(settings, emb)).load()
+    pipe = Pipeline(
+        settings, embedder=emb, index=build_index(settings, emb), rules=FAKE_RULES
+    ).load()
     server, thread, url = start_server(create_app(settings, pipeline=pipe))
     yield url
     server.should_exit = True

@@ -1,10 +1,11 @@
 """English questions → the report's Chinese words (CC-CEDICT), and their use in retrieval."""
 
-import numpy as np
+import dataclasses
+
 import pytest
 from conftest import SEEDS, FakeEmbedder
 
-from rag import answer as answer_mod
+from rag.answer import RULES
 from rag.config import Settings
 from rag.crosslingual import Glossary, cedict_path, stem
 from rag.index import build_index
@@ -34,10 +35,18 @@ def test_glossary_keeps_report_words_and_short_glosses():
     assert g.terms("森林覆盖率") == []  # Chinese text has no English words
 
 
+def test_an_ambiguous_word_says_nothing_of_the_topic():
+    lines = [f"{w} {w} [x] /new/\n" for w in ("新型", "新建", "新闻", "信息", "新时代", "新技术")]
+    lines.append("高速公路 高速公路 [x] /expressway/\n")
+    g = Glossary.from_cedict(lines, "新型新建新闻信息新时代新技术高速公路")
+    assert g.terms("new expressway") == ["高速公路"]
+    assert "新建" in g.terms("new expressway", max_per_word=10)
+
+
 def test_stem():
     assert [stem(w) for w in ("Cities", "kilometres", "class", "gas", "is")] == [
         "city",
-        "kilometre",
+        "kilometer",  # British spelling as CC-CEDICT's American
         "class",
         "gas",
         "is",
@@ -77,36 +86,22 @@ def test_english_questions_search_the_keyword_channel_with_the_reports_words(pip
     assert cn == off.search("森林覆盖率是多少？", mode="keyword").hits
 
 
-@pytest.mark.parametrize(("cos", "answerable"), [(0.5, False), (0.8, True)])
-def test_english_refusal_threshold_reads_the_cosine_not_the_keyword_bonus(pipes, cos, answerable):
+@pytest.mark.parametrize(("threshold", "refused"), [(0.99, True), (-1.0, False)])
+def test_english_refusal_threshold_applies_to_english_questions_only(pipes, threshold, refused):
     on, _ = pipes
-    # a score of 0.9 (cosine + keyword bonus) must not lift a cosine of 0.5 over 0.75
-    c = answer_mod.Candidate("d", ("s",), 0, 10, "森林覆盖率提高到62%。", 0.9, 1, 0, cos=cos)
-    ok, why = answer_mod.answerable(
-        "What is the target for forest coverage?",
-        "figure",
-        [c],
-        on.index,
-        on.retriever.keyword.tokenizer,
-        min_score=0.0,
-        min_score_en=0.75,
-    )
-    assert ok is answerable and (ok or f"{cos:.3f}" in why)
+    rules = dataclasses.replace(RULES, refuse_below_en=threshold, refuse_below=-1.0)
+    strict = Pipeline(on.settings, embedder=on.embedder, index=on.index, rules=rules).load()
+    en = strict.answer("What is the target for forest coverage?")
+    assert (en.status == "refused") is refused
+    zh = strict.answer("森林覆盖率要提高到多少？")
+    assert zh.status != "refused"
 
 
-def test_english_terms_stand_in_for_subject_words_in_composition(pipes):
+def test_english_terms_are_the_topic_words_of_an_english_question(pipes):
     on, _ = pipes
-    q = "What is the target for forest coverage?"
-    result = on.search(q)
-    qv = np.asarray(result.query_vector)
-    comp = answer_mod.compose(
-        q,
-        result.hits,
-        on.index,
-        query_vector=qv,
-        tokenizer=on.retriever.keyword.tokenizer,
-        refuse_below=0.0,
-        refuse_below_en=-1.0,
-        english_terms=on.retriever.english_terms(q),
-    )
-    assert not comp.refused and "62%" in comp.direct_answer
+    a = on.context.analyzer("What is the target for forest coverage?")
+    assert {"森林", "覆盖率"} <= set(a.topic) and a.english
+    rules = dataclasses.replace(RULES, refuse_below_en=-1.0, keyword_weight=2.0)
+    p = Pipeline(on.settings, embedder=on.embedder, index=on.index, rules=rules).load()
+    answer = p.answer("What is the target for forest coverage?")
+    assert answer.status == "answered" and "62%" in answer.direct_answer

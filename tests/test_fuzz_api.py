@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import SEEDS, FakeEmbedder
+from conftest import FAKE_RULES, SEEDS, FakeEmbedder
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -77,7 +77,8 @@ _SSE_LINE = re.compile(r"\r\n|\r|\n")
 def _pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     settings_ = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("fuzz"))
     emb = FakeEmbedder()
-    pipe = Pipeline(settings_, embedder=emb, index=build_index(settings_, emb)).load()
+    index = build_index(settings_, emb)
+    pipe = Pipeline(settings_, embedder=emb, index=index, rules=FAKE_RULES).load()
     APP.state.settings = settings_
     APP.state.feedback = FeedbackStore(settings_.feedback_db)
     APP.state.pipeline = pipe

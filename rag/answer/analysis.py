@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Literal
 
 from ..conversation import Turn, resolve_followup
+from ..questions import is_english
 from .figures import unit_categories
 from .normalize import Lexicon, Replacement, normalize
 
@@ -44,7 +45,6 @@ AnswerType = Literal[
 # the answer types whose answer is a figure of the report
 FIGURE_TYPES = frozenset({"rank", "ordinal", "date", "multiple", "money", "percent", "quantity"})
 
-_LATIN = re.compile(r"[A-Za-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_SPLIT = re.compile(r"[,，;；:：]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[。!！?？])")
@@ -160,11 +160,10 @@ def _tsv(name: str) -> list[tuple[str, str]]:
 def language(text: str) -> Lang:
     """English when Latin letters outnumber Chinese characters two to one; mixed when it has
     a Latin word or more among Chinese."""
-    text = re.sub(r"<[^>]*>", " ", text)  # markup is not language
-    latin, cjk = len(_LATIN.findall(text)), len(_CJK.findall(text))
-    if latin > 2 * cjk:
+    if is_english(text):
         return "en"
-    if re.search(r"[A-Za-z]{2,}", text) and cjk:
+    text = re.sub(r"<[^>]*>", " ", text)  # markup is not language
+    if re.search(r"[A-Za-z]{2,}", text) and _CJK.search(text):
         return "mixed"
     return "zh"
 
@@ -228,19 +227,29 @@ def guard(text: str) -> str | None:
     return None
 
 
-def constraints(text: str, ask: str, corpus_has: Callable[[str], bool]) -> Constraints:
+def constraints(
+    text: str,
+    ask: str,
+    corpus_has: Callable[[str], bool],
+    words: Callable[[str], list[str]] = lambda t: [t],
+) -> Constraints:
     """Year, scope, places and status asked, from the question's words."""
     base = {m.group(0) for m in _BASE_YEAR.finditer(text)}
     years = [
         int(m.group(1)) for m in _YEAR.finditer(text) if not any(m.group(0) in b for b in base)
     ]
+    years += [int(m.group(1)) for m in _EN_YEAR.finditer(text)]
     relative = next((v for k, v in _RELATIVE.items() if k in text.lower()), None)
+    ago = _AGO.search(text)
+    if ago and relative is None:
+        n = ago.group(1).lower()
+        relative = -(int(n) if n.isdigit() else _EN_NUMBER[n])
     scope: Literal["annual", "current"] | None = None
     if _ANNUAL.search(ask):
         scope = "annual"
     elif _CURRENT.search(ask):
         scope = "current"
-    places = tuple(dict.fromkeys(p for p in place_names(text) if corpus_has(p)))
+    places = tuple(dict.fromkeys(p for p in place_names(text, words) if corpus_has(p)))
     status: Literal["done", "planned"] | None = None
     if _DONE_ASKED.search(ask):
         status = "done"
@@ -255,26 +264,38 @@ def constraints(text: str, ask: str, corpus_has: Callable[[str], bool]) -> Const
     )
 
 
-def place_names(text: str) -> list[str]:
-    """Names of administrative places in ``text``: jieba's part-of-speech tag ``ns`` with a
-    suffix such as 市, 县, 区 (峨眉山市, 犍为县)."""
-    import jieba.posseg
+# words ending in 区 that name a kind of area, not a place (老旧小区, 开发区, 景区)
+_COMMON_AREA = re.compile(
+    r"(?:小|园|城|景|社|片|开发|新|示范|功能|集聚|保护|山|库|主城|老城|核心|试验|自贸|校)区$"
+)
 
-    return [
-        w
-        for w, flag in jieba.posseg.lcut(text)
-        if flag == "ns" and len(w) >= 3 and w[-1] in _ADMIN_SUFFIX
-    ]
+
+def place_names(text: str, words: Callable[[str], list[str]]) -> list[str]:
+    """Names of administrative places in ``text``: a word ending in 市, 县, 区, 镇, 乡 or 州
+    (a suffix standing alone joins the word before it: 青禾 + 县), three characters or more,
+    not a kind of area (小区, 开发区)."""
+    out: list[str] = []
+    prev = ""
+    for w in words(text):
+        name = prev + w if w in _ADMIN_SUFFIX and prev else w
+        admin = len(name) >= 3 and name[-1] in _ADMIN_SUFFIX and _CJK.fullmatch(name[0])
+        if admin and not _COMMON_AREA.search(name):
+            out.append(name)
+        prev = w if _CJK.search(w) else ""
+    return out
 
 
 def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]:
     """Content words of the asking part (question words and one-character words dropped)."""
     qw = question_words()
+    units = unit_categories()
     out = []
     for t in tokens(ask):
         if len(t) < 2 or t in qw or re.fullmatch(r"[\d.%]+", t):
             continue  # figures and years are constraints, not topic words
         if _CJK.search(t) and any(t.startswith(w) or t.endswith(w) for w in ("多少", "什么")):
+            continue
+        if re.fullmatch(r"几[\u4e00-\u9fff]", t) or t in units:  # 几家, 公里: how, not what
             continue
         out.append(t)
     return tuple(dict.fromkeys(out))
@@ -292,7 +313,8 @@ class Analyzer:
     frequency: Callable[[str], int] = lambda w: 0  # a word's count in the general dictionary
 
     def __call__(self, question: str, history: Sequence[Turn] = ()) -> Analysis:
-        text = normalize(question)
+        known = (lambda w: w in self.lexicon.corpus) if self.lexicon else None
+        text = normalize(question, known, self.words)
         replacements: tuple[Replacement, ...] = ()
         lang = language(text)
         if self.lexicon is not None and lang != "en":
@@ -333,8 +355,9 @@ class Analyzer:
     ) -> Analysis:
         ask = asking_part(text) if lang != "en" else text
         kind, yes_no = answer_type(ask)
-        if lang == "en":
-            topic = focus = tuple(self.english_terms(text))
+        if lang == "en":  # the report's words for its English words, and any Chinese ones
+            own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w))
+            topic = focus = tuple(dict.fromkeys((*own, *self.english_terms(text))))
         else:
             # the asking part's words first, then those of the situation told before it
             focus = topic_words(ask, self.tokens)
@@ -350,7 +373,7 @@ class Analyzer:
             answer_type=kind,
             yes_no=yes_no,
             unit=asked_unit(ask, kind),
-            constraints=constraints(text, ask, self.corpus_has),
+            constraints=constraints(text, ask, self.corpus_has, self.words),
             topic=topic,
             focus=focus,
             guard=g,

@@ -31,7 +31,7 @@ from .figures import figures
 from .leads import figure_lead_en, items_lead, partial_lead, yes_no_lead
 from .outline import Point
 from .rules import RULES, Rules
-from .spans import FINDERS, Span, clause_of, item_spans, related
+from .spans import FINDERS, Span, clause_of, item_spans, names_ending, related
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -120,7 +120,7 @@ class Evidence:
             if len(text) < 4 or not need(text):
                 continue
             cos = self.ctx.clause_cos(c.doc_id, s, self.query_vector)
-            cos += 0.02 * sum(w in text for w in self.analysis.topic)
+            cos += self.rules.keyword_weight * coverage(text, self.analysis.topic, self.ctx.idf)
             if cos > best_cos:
                 best, best_cos = text, cos
         return best or clause_text(c.text)
@@ -383,16 +383,18 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
     return (best[2], best[3]) if best else None
 
 
-def overview(ev: Evidence) -> Outcome | None:
+def overview(ev: Evidence, *, gather: bool = True) -> Outcome | None:
     """A question about a theme or section: the section's own points, in order, each with
     its key clauses, cited; when no section is named, the best sentences on the topic (of
-    the time asked about), in document order."""
+    the time asked about), in document order (unless ``gather`` is off)."""
     found = _node_for(ev)
     if found is not None:
         node, doc_id = found
         items = _point_items(ev, node, doc_id)
-    else:
+    elif gather:
         items = _gathered(ev)
+    else:
+        return None
     if len(items) < 2:
         return None
     quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
@@ -474,36 +476,27 @@ def complete_list(ev: Evidence) -> Outcome | None:
     return Outcome("answered", items_lead(a, names), quotes)
 
 
-def names_ending(sentence: str, head: str) -> list[str]:
-    """The names in ``sentence`` that end in ``head``: within the stretch between punctuation
-    (and 、) that holds the head, what follows the verb that opens it ("获评|全国…优秀城市",
-    "成功创建|国家卫生城市") or, with no such verb, what follows a leading preposition
-    ("以|五通桥基地为核心"); jieba's part-of-speech tags tell verbs and prepositions."""
-    import jieba.posseg
+def section_points(ev: Evidence) -> Outcome | None:
+    """The points of the outline section a list question names ("主要目标里有哪些…")."""
+    return overview(ev, gather=False)
 
-    out = []
-    for piece in re.split(r"[，,；;：:、。！？“”()（）]", sentence):
-        if head not in piece:
+
+def count_instead(ev: Evidence) -> Outcome | None:
+    """Names asked where the report gives only how many ("引进龙头企业3家"): partial."""
+    for c in ev.close(limit=4):
+        if not ev.names_topic(c.text):
             continue
-        words = [(p.word, p.flag) for p in jieba.posseg.lcut(piece)]
-        ends = [i for i, (w, _) in enumerate(words) if w.endswith(head)]
-        for h in ends:
-            start = 0
-            verbs = [i for i, (_, f) in enumerate(words[:h]) if f == "v"]
-            if verbs:
-                start = verbs[0] + 1
-            else:
-                while start < h and words[start][1] in ("p", "c", "d", "u"):
-                    start += 1
-            name = "".join(w for w, _ in words[start : h + 1])
-            if len(name) > len(head):
-                out.append(name)
-    return out
+        counts = related(c.text, "list")
+        if counts:
+            clause = _clause_with(c, counts[0])
+            lead = partial_lead(ev.analysis, clause, None)
+            return Outcome("partial", lead, (ev.quote(c),), "detail_missing")
+    return None
 
 
 STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {
     "overview": (overview, complete_list, description),
-    "list": (complete_list, overview, description),
+    "list": (complete_list, section_points, count_instead, overview, description),
     "status": (status_answer,),
     "yesno": (status_answer,),
     "description": (description,),

@@ -46,7 +46,8 @@ class AnswerContext:
         tok = keyword.tokenizer
         texts = [d.text for d in index.documents.values()]
         corpus = "\n".join(texts)
-        lexicon = Lexicon.build(texts, tok.words, english=english_words)
+        # words and their parts (search mode: 高速公路 gives 高速 and 公路 too)
+        lexicon = Lexicon.build(texts, lambda t: tok.words(t) + tok(t), english=english_words)
         n_par = sum(len(d.paragraphs) for d in index.documents.values()) or 1
 
         def specific(word: str) -> bool:

@@ -183,8 +183,8 @@ def figures(text: str) -> list[Figure]:
                 k = "money"
             if kind == "quantity" and unit == "年":
                 k = "period"  # 连续9年, 两年: a span of years
-            if k == "quantity" and m.group("num") in ("一", "两") and not m.group("mag"):
-                continue  # 一批, 一个, 两项: a manner of speaking ("新办一批"), not a figure
+            if k == "quantity" and m.group("num") == "一" and not m.group("mag"):
+                continue  # 一批, 一个: a manner of speaking ("新办一批实事"), not a figure
             qual = re.search(r"(以上|以内|以下|之内|左右|多|余)$", m.group(0))
             before = _QUAL_BEFORE.search(text[max(0, s - 4) : s])
             found.append(

@@ -139,8 +139,9 @@ def items_lead(a: Analysis, items: Sequence[str]) -> str:
     return f"共{len(items)}项：" + "；".join(items)
 
 
-def topic_of_question(a: Analysis, limit: int = 40) -> str:
-    q = re.sub(r"^(请问|我想知道|报告里?|报告中)", "", a.question.strip())
+def topic_of_question(question: str, limit: int = 40) -> str:
+    """The question as a refusal echoes it (its own "[7]" is not a citation marker)."""
+    q = re.sub(r"^(请问|我想知道|报告里?|报告中)", "", question.strip())
     q = re.sub(r"[?？!！。.]+$", "", q)
     q = re.sub(r"\[(\d+)\]", r"［\1］", q)  # the user's own "[7]" is not a citation marker
     return q[:limit]
@@ -155,6 +156,6 @@ def refusal_lead(a: Analysis, reason: str) -> str:
             "below as related content (相关内容), not as an answer."
         )
     return (
-        f"报告中没有找到关于“{topic_of_question(a)}”的内容。以下是最接近的段落，"
+        f"报告中没有找到关于“{topic_of_question(a.question)}”的内容。以下是最接近的段落，"
         "仅作为相关内容，不是答案。"
     )

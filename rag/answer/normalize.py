@@ -41,12 +41,33 @@ def _opencc(config: str):  # type: ignore[no-untyped-def]
     return opencc.OpenCC(config)
 
 
-def to_simplified(text: str) -> str:
-    """Traditional → simplified (OpenCC); Taiwan/Hong Kong wording too when there was any."""
+def to_simplified(
+    text: str,
+    known: Callable[[str], bool] | None = None,
+    segment: Callable[[str], list[str]] | None = None,
+) -> str:
+    """Traditional → simplified characters (OpenCC ``t2s``). When the text had traditional
+    characters and the report's vocabulary is given (``known``, with ``segment`` to cut
+    words), Taiwan wording becomes mainland wording too (``tw2sp``: 數位 → 数字, 資訊 → 信息),
+    word by word, only where the report knows the mainland word and not the character-converted
+    one: ``tw2sp`` also rewrites words both sides use (新增 → 添加), and those stay."""
     simple = _opencc("t2s").convert(text)
-    if simple == text:
-        return text
-    return _opencc("tw2sp").convert(text)
+    if simple == text or known is None:
+        return simple
+    regional = _opencc("tw2sp").convert(text)
+    if regional == simple or len(regional) != len(simple):
+        return simple
+    out, at = [], 0
+    for word in (segment or list)(regional):
+        i = regional.find(word, at)
+        if i < 0:
+            continue
+        out.append(simple[at:i])
+        plain = simple[i : i + len(word)]
+        out.append(word if word != plain and known(word) and not known(plain) else plain)
+        at = i + len(word)
+    out.append(simple[at:])
+    return "".join(out)
 
 
 def _keep(ch: str) -> bool:
@@ -54,11 +75,16 @@ def _keep(ch: str) -> bool:
     return not (cat in ("So", "Cs", "Co", "Cn") or cat == "Cf")
 
 
-def normalize(text: str) -> str:
-    """Width, script and spacing normalized (see the module docstring)."""
+def normalize(
+    text: str,
+    known: Callable[[str], bool] | None = None,
+    segment: Callable[[str], list[str]] | None = None,
+) -> str:
+    """Width, script and spacing normalized (see the module docstring); ``known`` and
+    ``segment`` give the report's words, for regional wording (see :func:`to_simplified`)."""
     t = unicodedata.normalize("NFKC", text)
     t = "".join(ch for ch in t if _keep(ch))
-    t = to_simplified(t)
+    t = to_simplified(t, known, segment)
     t = re.sub(r"\s+", " ", t)
     t = _SPACE_BETWEEN_CJK.sub("", t)
     return t.strip()

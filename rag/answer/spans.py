@@ -41,15 +41,12 @@ def _figure_spans(sentence: str, kinds: tuple[str, ...], unit: str | None = None
 def quantity_spans(sentence: str, a: Analysis) -> list[Span]:
     """A number with its measure word; in the asked unit when the question names one. A
     question that asks only 多少 is answered by a percentage or a multiple as well."""
-    kinds = (
-        ("quantity", "money", "percent", "multiple", "period")
-        if not a.unit
-        else (
-            "quantity",
-            "money",
-            "period",
-        )
-    )
+    if a.unit:
+        kinds: tuple[str, ...] = ("quantity", "money", "period")
+    elif re.search(r"\bhow many\b", a.text, re.I):  # a count, not a share or a growth
+        kinds = ("quantity", "money")
+    else:  # 多少 alone: any figure but a span of years ("今后五年" is not how many)
+        kinds = ("quantity", "money", "percent", "multiple")
     return _figure_spans(sentence, kinds, a.unit)
 
 
@@ -136,20 +133,52 @@ def _proper_names(sentence: str) -> list[Span]:
 
 
 def place_spans(sentence: str, a: Analysis) -> list[Span]:
-    """Where: a place name (jieba's ``ns``) or a named site (…区, …基地, …片区) in the
-    sentence, other than the places the question itself names."""
+    """Where: a place name (jieba's ``ns``) or a named site (…片区, …基地, …园区) in the
+    sentence, other than what the question itself names."""
     import jieba.posseg
 
     out, at = [], 0
-    asked = set(a.constraints.places) | set(a.topic)
     for word, flag in jieba.posseg.lcut(sentence):
         i = sentence.find(word, at)
         at = i + len(word) if i >= 0 else at
-        if i >= 0 and flag == "ns" and len(word) >= 2 and word not in asked:
+        if i >= 0 and flag == "ns" and len(word) >= 2 and word not in a.text:
             out.append(Span(i, i + len(word), word, "place"))
-    for m in re.finditer(r"[\u4e00-\u9fff]{2,8}?(?:基地|片区|园区|新区|开发区|高新区)", sentence):
-        if m.group(0) not in asked:
-            out.append(Span(m.start(), m.end(), m.group(0), "place"))
+    for head in _SITES:
+        for name in names_ending(sentence, head):
+            i = sentence.find(name)
+            if name not in a.text and i >= 0:
+                out.append(Span(i, i + len(name), name, "place"))
+    return out
+
+
+_SITES = ("基地", "片区", "园区", "新区", "开发区", "高新区", "产业园")
+
+
+def names_ending(sentence: str, head: str) -> list[str]:
+    """The names in ``sentence`` that end in ``head``: within the stretch between punctuation
+    (and 、) that holds the head, what follows the verb that opens it ("获评|全国…优秀城市",
+    "成功创建|国家卫生城市") or, with no such verb, what follows a leading preposition
+    ("以|五通桥基地为核心"); jieba's part-of-speech tags tell verbs and prepositions."""
+    import jieba.posseg
+
+    out = []
+    for piece in re.split(r"[，,；;：:、。！？“”()（）]", sentence):
+        if head not in piece:
+            continue
+        words = [(p.word, p.flag) for p in jieba.posseg.lcut(piece)]
+        for h, (w, _) in enumerate(words):
+            if not w.endswith(head):
+                continue
+            start = 0
+            verbs = [i for i, (_, f) in enumerate(words[:h]) if f == "v"]
+            if verbs:
+                start = verbs[0] + 1
+            else:
+                while start < h and words[start][1] in ("p", "c", "d", "u"):
+                    start += 1
+            name = "".join(x for x, _ in words[start : h + 1])
+            if len(name) > len(head):
+                out.append(name)
     return out
 
 

@@ -1,0 +1,146 @@
+"""Span finders and evidence helpers on hand-made sentences."""
+
+import pytest
+
+from rag.answer.analysis import Analysis, Constraints
+from rag.answer.evidence import base_year, coverage, scope_of, sentence_kind, visible_share
+from rag.answer.spans import (
+    FINDERS,
+    is_list,
+    name_spans,
+    names_ending,
+    place_spans,
+    proper_name_spans,
+    quantity_spans,
+    related,
+)
+
+
+def ask(text, kind, unit=None, topic=()):
+    return Analysis(
+        question=text,
+        text=text,
+        ask=text,
+        lang="zh",
+        answer_type=kind,
+        yes_no=False,
+        unit=unit,
+        constraints=Constraints(),
+        topic=tuple(topic),
+        focus=tuple(topic),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "unit", "sentence", "found"),
+    [
+        ("quantity", "人", "全县新增就业3.1万人,绿化率45%。", ["3.1万人"]),
+        ("quantity", None, "绿化率提高到45%。", ["45%"]),  # 多少 alone: a share answers
+        ("quantity", None, "今后五年新建学校。", []),  # a span of years is not "how many"
+        ("percent", None, "新增就业3.1万人,绿化率45%。", ["45%"]),
+        ("multiple", None, "收入是2019年的1.4倍。", ["1.4倍"]),
+        ("money", None, "修路40公里,投资12亿元。", ["12亿元"]),
+        ("date", None, "新馆于2025年9月开放。", ["2025年9月"]),
+        ("rank", None, "增速居全省第4位。", ["第4位"]),
+        ("rank", None, "增速居全省前列。", []),  # a rough standing is not a rank
+        ("ordinal", None, "承办第十二届省运会。", ["第十二届"]),
+    ],
+)
+def test_figure_finders(kind, unit, sentence, found):
+    spans = FINDERS[kind](sentence, ask("问", kind, unit))
+    assert [s.text for s in spans] == found
+    for s in spans:
+        assert sentence[s.start : s.end] == s.text
+
+
+def test_how_many_asks_for_a_count():
+    a = ask("How many teachers are there?", "quantity")
+    assert quantity_spans("教师人数增长12%。", a) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "instead"),
+    [
+        ("rank", "综合实力居全省前列。", ["前列"]),  # a standing where a rank was asked
+        ("named", "力争新增龙头企业3家。", ["3家"]),  # a count where names were asked
+        ("money", "新建道路40公里。", ["40公里"]),  # a quantity where a cost was asked
+        ("date", "今后三年建成新城。", ["今后三年"]),  # a period where a date was asked
+    ],
+)
+def test_related_spans_make_a_partial_answer(kind, sentence, instead):
+    assert [s.text for s in related(sentence, kind)] == instead
+
+
+def test_names_proper_and_common():
+    spans = name_spans("成功创建国家卫生城市,办好“乐山国际美食节”。", ask("哪个", "named"))
+    texts = {s.text: s.kind for s in spans}
+    assert texts.get("卫生城市") == "term" and texts.get("“乐山国际美食节”") == "name"
+    proper = [
+        s.text for s in proper_name_spans("以五通桥基地为核心,壮大产业。", ask("哪个", "named"))
+    ]
+    assert "五通桥基地" in proper
+
+
+def test_places_other_than_the_asked_one():
+    a = ask("博物馆建在哪里", "place", topic=["博物馆"])
+    spans = [s.text for s in place_spans("在城北片区建设博物馆。", a)]
+    assert "城北片区" in spans
+
+
+def test_an_enumeration_is_a_list_when_it_has_items():
+    assert is_list("光电信息、新型建材、绿色化工")
+    assert is_list("夹江基地、峨眉山基地")
+    assert not is_list("全国、全省")
+
+
+def test_coverage_weights_words_by_idf_and_ignores_unknown_words():
+    idf = {"森林": 2.0, "覆盖率": 3.0, "钱袋子": 0.0}.get
+    assert coverage("森林覆盖率提高到58%", ["森林", "覆盖率", "钱袋子"], lambda w: idf(w) or 0) == 1
+    assert coverage("森林面积扩大", ["森林", "覆盖率"], lambda w: idf(w) or 0) == pytest.approx(0.4)
+    assert coverage("任何句子", ["钱袋子"], lambda w: 0.0) == 0.0
+    assert visible_share(["森林", "钱袋子"], lambda w: idf(w) or 0) == 0.5
+
+
+@pytest.mark.parametrize(
+    ("levels", "kind", "year"),
+    [
+        (["新增就业3.1万人", "五年来,全县新增就业3.1万人。"], "multi_year", None),
+        (["新建村道200公里", "新建村道200公里。", "", "今后五年工作"], "multi_year", None),
+        (["新增就业1.1万人", "", "", "一、2023年工作回顾"], "year", 2023),
+        (["年均增长6%", ""], "annual", None),
+        (["收入是2019年的1.4倍", ""], None, None),  # a base year says nothing of the scope
+    ],
+)
+def test_scope_of_a_figure(levels, kind, year):
+    scope = scope_of(levels)
+    if kind is None:
+        assert scope is None or scope.kind == "annual"
+    else:
+        assert scope.kind == kind and scope.year == year
+
+
+def test_base_year():
+    assert base_year("收入是2019年的1.4倍") == 2019
+    assert base_year("较2020年下降12%") == 2020
+    assert base_year("2023年建成") is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "section", "kind"),
+    [
+        ("全县新增就业3.1万人。", ("过去一年工作回顾",), "achievement"),
+        ("力争新增就业3万人。", ("2024年重点工作",), "target"),
+        ("建成投运新机场。", ("今后五年工作的主要考虑", "一、交通"), "target"),
+        ("成功创建国家卫生城市。", ("过去五年工作回顾",), "achievement"),
+    ],
+)
+def test_sentence_kind(sentence, section, kind):
+    assert sentence_kind(sentence, section) == kind
+
+
+def test_names_ending_in_a_head_start_after_the_verb():
+    assert names_ending("全域联动,成功创建国家卫生城市。", "城市") == ["国家卫生城市"]
+    assert names_ending("获评全国居家和社区养老服务改革试点优秀城市。", "城市") == [
+        "全国居家和社区养老服务改革试点优秀城市"
+    ]
+    assert names_ending("以五通桥基地为核心,联动高新区", "基地") == ["五通桥基地"]
