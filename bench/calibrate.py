@@ -49,9 +49,9 @@ DEFAULT_FILES = [
 ]
 
 
-GRID = {
-    "zh": (np.round(np.arange(0.80, 0.921, 0.01), 3), np.round(np.arange(0.82, 0.941, 0.01), 3)),
-    "en": (np.round(np.arange(0.68, 0.801, 0.01), 3), np.round(np.arange(0.72, 0.841, 0.01), 3)),
+GRID = {  # refuse_below values × about_min values
+    "zh": (np.round(np.arange(0.84, 0.905, 0.01), 3), np.round(np.arange(0.84, 0.945, 0.02), 3)),
+    "en": (np.round(np.arange(0.66, 0.765, 0.02), 3), np.round(np.arange(0.72, 0.845, 0.02), 3)),
 }
 
 

@@ -89,8 +89,8 @@ def test_places_other_than_the_asked_one():
 
 def test_an_enumeration_is_a_list_when_it_has_items():
     assert is_list("光电信息、新型建材、绿色化工")
-    assert is_list("夹江基地、峨眉山基地")
     assert not is_list("全国、全省")
+    assert not is_list("主要指标增速高于全国、全省平均水平")
 
 
 def test_coverage_weights_words_by_idf_and_ignores_unknown_words():

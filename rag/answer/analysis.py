@@ -249,7 +249,8 @@ def constraints(
         scope = "annual"
     elif _CURRENT.search(ask):
         scope = "current"
-    places = tuple(dict.fromkeys(p for p in place_names(text, words) if corpus_has(p)))
+    # a place named where the resident tells their situation is not a constraint
+    places = tuple(dict.fromkeys(p for p in place_names(ask, words) if corpus_has(p)))
     status: Literal["done", "planned"] | None = None
     if _DONE_ASKED.search(ask):
         status = "done"
@@ -291,11 +292,11 @@ def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]
     units = unit_categories()
     out = []
     for t in tokens(ask):
-        if len(t) < 2 or t in qw or re.fullmatch(r"[\d.%]+", t):
-            continue  # figures and years are constraints, not topic words
+        if len(t) < 2 or t in qw or re.fullmatch(r"(?:19|20)\d\d|\d", t):
+            continue  # a year is a constraint, not a topic word (a figure such as 3200 is)
         if _CJK.search(t) and any(t.startswith(w) or t.endswith(w) for w in ("多少", "什么")):
             continue
-        if re.fullmatch(r"几[\u4e00-\u9fff]", t) or t in units:  # 几家, 公里: how, not what
+        if re.match(r"[哪几]", t) or t in units:  # 哪几个, 几家, 公里: how it asks, not what
             continue
         out.append(t)
     return tuple(dict.fromkeys(out))
@@ -356,7 +357,9 @@ class Analyzer:
         ask = asking_part(text) if lang != "en" else text
         kind, yes_no = answer_type(ask)
         if lang == "en":  # the report's words for its English words, and any Chinese ones
-            own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w))
+            own = tuple(
+                w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit()
+            )
             topic = focus = tuple(dict.fromkeys((*own, *self.english_terms(text))))
         else:
             # the asking part's words first, then those of the situation told before it

@@ -31,7 +31,7 @@ from .figures import figures
 from .leads import figure_lead_en, items_lead, partial_lead, yes_no_lead
 from .outline import Point
 from .rules import RULES, Rules
-from .spans import FINDERS, Span, clause_of, item_spans, names_ending, related
+from .spans import FINDERS, Span, clause_of, is_list, item_spans, names_ending, related
 
 if TYPE_CHECKING:
     from ..index import Index
@@ -173,10 +173,10 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
 # --------------------------------------------------------------------------- strategies
 
 
-def _restates(a: Analysis, text: str) -> bool:
-    """Whether ``text`` is mostly the question's own words (60 %, one run)."""
+def _restates(a: Analysis, text: str, share: float = 0.6) -> bool:
+    """Whether ``text`` is mostly (``share``, one run) the words of the part that asks."""
     t = text.strip("“”。 ")
-    return bool(t) and longest_run(t, a.text) >= 0.6 * len(t)
+    return bool(t) and longest_run(t, a.ask) >= share * len(t)
 
 
 def typed_span(ev: Evidence) -> Outcome | None:
@@ -191,7 +191,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     head = category_head(ev) if a.answer_type == "named" else None
     for c in ev.close():
         for sp in finder(c.text, a):
-            if sp.kind in ("name", "items", "place", "term") and _restates(a, sp.text):
+            if sp.kind in ("name", "items", "place", "term") and _restates(a, sp.text, 0.7):
                 continue  # the question's own words are not its answer
             if head and not sp.text.endswith(head):
                 continue  # "哪个县" is not answered by a 镇
@@ -209,7 +209,8 @@ def typed_span(ev: Evidence) -> Outcome | None:
             found.append((cos + c.score, c, clause))
     if found:
         _, c, clause = max(found, key=lambda x: x[0])
-        return Outcome("answered", _figure_lead(ev, c, clause), (ev.quote(c),))
+        clauses = [clause] + _companions(ev, c, clause, [x for x in found if x[1] is c])
+        return Outcome("answered", _figure_lead(ev, c, "；".join(clauses)), (ev.quote(c),))
     if unmet_at:
         c, clause, unmet = unmet_at
         return Outcome(
@@ -219,6 +220,22 @@ def typed_span(ev: Evidence) -> Outcome | None:
     instead = related(c.text, a.answer_type)
     clause = _clause_with(c, instead[0]) if instead else ev.best_clause(c)
     return Outcome("partial", partial_lead(a, clause, None), (ev.quote(c),), "detail_missing")
+
+
+def _companions(
+    ev: Evidence, c: Candidate, chosen: str, same: list[tuple[float, Candidate, str]]
+) -> list[str]:
+    """Other answer clauses of the same sentence that name a topic word the chosen one does
+    not ("地方性法规5部" and "政府规章2部" for "出台了多少地方性法规和政府规章"), in order."""
+    focus = ev.visible(ev.analysis.focus)
+    covered = {w for w in focus if w in chosen}
+    out = []
+    for _, _, clause in sorted(same, key=lambda x: c.text.find(x[2])):
+        new = {w for w in focus if w in clause} - covered
+        if clause != chosen and clause not in out and new:
+            out.append(clause)
+            covered |= new
+    return out
 
 
 def _clause_with(c: Candidate, span: Span) -> str:
@@ -245,11 +262,19 @@ def status_answer(ev: Evidence) -> Outcome | None:
 
 def _leading(ev: Evidence) -> Candidate:
     """The best sentence that says something (a bare topic line restating the question does
-    not lead)."""
-    for c in ev.close(limit=6):
-        if len(c.text) >= _MIN_SUPPORT_CHARS or not _restates(ev.analysis, c.text):
-            return c
-    return ev.best
+    not lead), of the time asked about (results or plans) when one of the close ones is."""
+    want = _wanted_kind(ev)
+    says = [
+        c
+        for c in ev.close(limit=6)
+        if len(c.text) >= _MIN_SUPPORT_CHARS or not _restates(ev.analysis, c.text)
+    ]
+    timely = [c for c in says if want and sentence_kind(c.text, c.section) == want]
+    return (timely or says or [ev.best])[0]
+
+
+def _wanted_kind(ev: Evidence) -> str | None:
+    return {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
 
 
 def description(ev: Evidence) -> Outcome | None:
@@ -278,9 +303,11 @@ def _key_clauses(
             t = clause_text(doc.text[cs:ce])
             if len(t) < 4:
                 continue
-            has_fig = any(f.kind not in ("date", "period") for f in figures(t))
+            # what a point says: its figures first, then its enumerations, then the rest
+            bonus = 1.0 if any(f.kind not in ("date", "period") for f in figures(t)) else 0.0
+            bonus = bonus or (0.5 if is_list(t) else 0.0)
             cos = ev.ctx.clause_cos(doc_id, cs, ev.query_vector)
-            scored.append((cos + (1.0 if has_fig else 0.0), cs, t, ev.quote(c)))
+            scored.append((cos + bonus, cs, t, ev.quote(c)))
     top = sorted(scored, key=lambda x: -x[0])[:limit]
     return [(t, q) for _, _, t, q in sorted(top, key=lambda x: x[1])]
 
@@ -295,12 +322,7 @@ def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list
             c = _candidate_at(ev, doc_id, s, e)
             if c is None or len(c.text.strip()) < 6:
                 continue
-            with_fig = _figure_clauses(c)
-            if with_fig:
-                out += [(t, [ev.quote(c)]) for t in with_fig]
-            else:
-                text = c.text.strip().rstrip("。；;")
-                out.append((text if len(text) <= 80 else ev.best_clause(c), [ev.quote(c)]))
+            out += [(t, [ev.quote(c)]) for t in _shown(ev, c)]
         return out[: ev.rules.max_items]
     first = node.children[0]
     intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
@@ -391,16 +413,18 @@ def overview(ev: Evidence, *, gather: bool = True) -> Outcome | None:
     if found is not None:
         node, doc_id = found
         items = _point_items(ev, node, doc_id)
+        if len(items) < 2:
+            return None
     elif gather:
         items = _gathered(ev)
+        if not items:
+            return None
     else:
         return None
-    if len(items) < 2:
-        return None
+    extra = found is None  # a section's points are complete; gathered sentences may not be
+    texts = list(dict.fromkeys(t for t, _ in items))  # the report repeats itself at times
     quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
-    return Outcome(
-        "answered", items_lead(ev.analysis, [t for t, _ in items]), quotes, extra_quotes=False
-    )
+    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=extra)
 
 
 def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
@@ -416,13 +440,23 @@ def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
     picked.sort(key=lambda c: (c.doc_id, c.start))
     out: list[tuple[str, list[Quote]]] = []
     for c in picked:
-        shown = _figure_clauses(c) or [ev.best_clause(c)]
-        out.append(("；".join(shown[:3]), [ev.quote(c)]))
+        out.append(("；".join(_shown(ev, c)[:3]), [ev.quote(c)]))
     return out
 
 
+def _shown(ev: Evidence, c: Candidate) -> list[str]:
+    """How a sentence is shown as a point: its clauses that state figures, else the whole
+    sentence when short, else its clause closest to the question."""
+    with_fig = _figure_clauses(c)
+    if with_fig:
+        return with_fig
+    text = c.text.strip().rstrip("。；;")
+    return [text if len(text) <= 80 else ev.best_clause(c)]
+
+
 _CATEGORY = re.compile(
-    r"(?:哪些|哪几个|哪几|哪几项|哪几类|什么样的|都有什么|都有哪些|which)\s*(.{1,14}?)(?:[?？,，。]|$)"
+    r"(?:哪些|哪几个|哪几|哪几项|哪几类|哪个|哪家|哪座|哪条|哪一个|什么样的|都有什么|都有哪些)"
+    r"\s*(.{1,14}?)(?:[?？,，。去来在是要]|$)"
 )
 
 
@@ -448,17 +482,23 @@ def complete_list(ev: Evidence) -> Outcome | None:
     head = category_head(ev)
     want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
     for c in ev.close(limit=4):
+        if want and sentence_kind(c.text, c.section) != want:
+            continue  # the titles it aims for are not the titles it won
         parts = []
         for sp in item_spans(c.text, a):
             if sp.kind != "items":
                 continue
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
-            if head and head not in clause:
-                continue  # an enumeration of something else (districts, not 基地)
-            if clause not in parts and ev.names_topic(c.text):
+            if clause not in parts:
                 parts.append(clause)
-        if parts:
+        # the enumerations of a sentence about the topic, when one of them is of the asked
+        # kind ("哪几个区县": 市中区、沙湾区、犍为县; not the districts when 基地 are asked)
+        if parts and ev.names_topic(c.text) and (
+            not head
+            or any(head in p for p in parts)
+            or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))
+        ):
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
     if not head:
         return None
@@ -469,11 +509,30 @@ def complete_list(ev: Evidence) -> Outcome | None:
         for name in names_ending(c.text, head):
             if not _restates(a, name) and name not in found:
                 found[name] = ev.quote(c)
+    # names with a proper noun in them (五通桥基地) are names; when there are two or more,
+    # phrases ending in the head word (现代制造业基地) are descriptions, not items
+    proper = {n: q for n, q in found.items() if _has_proper(n)}
+    found = proper if len(proper) >= 2 else found
     if len(found) < 2:
         return None
     names = list(found)[: ev.rules.max_items]
     quotes = tuple(dict.fromkeys(found[n] for n in names))
     return Outcome("answered", items_lead(a, names), quotes)
+
+
+def _of_kind(item: str, head: str) -> bool:
+    """Whether an enumerated item is of the asked kind: it ends in the head word, or in one
+    of its characters when the head is made of place suffixes (区县: 市中区, 犍为县)."""
+    item = item.strip()
+    if item.endswith(head):
+        return True
+    return all(ch in "区县市镇乡村州省" for ch in head) and bool(item) and item[-1] in head
+
+
+def _has_proper(name: str) -> bool:
+    import jieba.posseg
+
+    return any(p.flag in ("ns", "nr", "nz", "nt", "nrt") for p in jieba.posseg.lcut(name))
 
 
 def section_points(ev: Evidence) -> Outcome | None:

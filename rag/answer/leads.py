@@ -134,6 +134,8 @@ def partial_lead(a: Analysis, clause: str, unmet: str | None) -> str:
 
 
 def items_lead(a: Analysis, items: Sequence[str]) -> str:
+    if len(items) == 1:
+        return items[0]
     if a.english:
         return f"{len(items)} in all: " + "; ".join(items)
     return f"共{len(items)}项：" + "；".join(items)

@@ -79,10 +79,9 @@ _ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”()（）]{1,16}、){1,}
 
 
 def is_list(span_text: str) -> bool:
-    """An enumeration worth listing: three items or more, or two of three characters or more
-    ("全国、全省" is a phrase, not a list)."""
-    items = [t for t in re.split(r"、", span_text) if t.strip()]
-    return len(items) >= 3 or len(items) == 2 and all(len(t) >= 3 for t in items)
+    """An enumeration worth listing: three items or more ("全国、全省", "…高于全国、全省平均水平"
+    are phrases, not lists)."""
+    return len([t for t in re.split(r"、", span_text) if t.strip()]) >= 3
 
 
 # a proper name ends in the kind of thing it names
@@ -93,8 +92,8 @@ _NAME_SUFFIX = (
 )
 _NAME_END = re.compile(rf"(?:{_NAME_SUFFIX})$")
 _PROPER = frozenset({"ns", "nz", "nr", "nrt", "nt", "j", "eng"})
-_COUNT = re.compile(
-    r"(?:\d+|[一两二三四五六七八九十百千]+)\s*(?:个|家|所|座|条|项|部|件|批|类|大)(?:以上)?"
+_COUNT = re.compile(  # 3家, 十大 — not 一批 / 一个, which say "some"
+    r"(?:\d+|(?!一[个家批项])[一两二三四五六七八九十百千]+)\s*(?:个|家|所|座|条|项|部|件|批|类|大)(?:以上)?"
 )
 
 
