@@ -50,8 +50,8 @@ DEFAULT_FILES = [
 
 
 GRID = {  # refuse_below values × about_min values
-    "zh": (np.round(np.arange(0.84, 0.905, 0.01), 3), np.round(np.arange(0.84, 0.945, 0.02), 3)),
-    "en": (np.round(np.arange(0.66, 0.765, 0.02), 3), np.round(np.arange(0.72, 0.845, 0.02), 3)),
+    "zh": (np.round(np.arange(0.80, 0.885, 0.01), 3), np.round(np.arange(0.86, 0.985, 0.02), 3)),
+    "en": (np.round(np.arange(0.60, 0.725, 0.02), 3), np.round(np.arange(0.66, 0.805, 0.02), 3)),
 }
 
 
@@ -138,7 +138,14 @@ def main() -> int:
         _, cv_fr, cv_ur, cv_kw = objective(cv_rows)
         point = best_point(table, lambda r: True)
         _, fr, ur, kw = objective(table[point])
+        grid_rows = {
+            f"{p[0]:.3f}/{p[1]:.3f}": [round(x, 4) for x in objective(rows)]
+            for p, rows in table.items()
+        }
         fitted[lang] = {
+            "grid (refuse/about: J, answerable declined, unanswerable declined, keywords)": (
+                grid_rows
+            ),
             "refuse_below": point[0],
             "about_min": point[1],
             "dev": {"answerable_declined": fr, "unanswerable_declined": ur, "all_keywords": kw},

@@ -187,20 +187,28 @@ def typed_span(ev: Evidence) -> Outcome | None:
     finder = FINDERS[a.answer_type]
     found: list[tuple[float, Candidate, str]] = []
     unmet_at: tuple[Candidate, str, str] | None = None
-    entity = a.answer_type in ("named", "place")
+    # where: the place must sit in the clause naming the topic ("…美食园区…,建设…博物馆" does
+    # not say where the museum goes); which one: in the sentence ("以峨眉山基地为重点,
+    # 大力发展…食品饮料产业")
     head = category_head(ev) if a.answer_type == "named" else None
+    # a place has a proper name: "哪个县" is not answered by 经济强县
+    proper_only = bool(head) and all(ch in "区县市镇乡村州省" for ch in head)
     for c in ev.close():
         for sp in finder(c.text, a):
             if sp.kind in ("name", "items", "place", "term") and _restates(a, sp.text, 0.7):
                 continue  # the question's own words are not its answer
-            if head and not sp.text.endswith(head):
-                continue  # "哪个县" is not answered by a 镇
+            if head and not (sp.text.endswith(head) or c.text.startswith(head, sp.end)):
+                continue  # "哪个县" is not answered by a 镇 (“心连心”服务中心 names one)
+            if proper_only and sp.kind == "term":
+                continue
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
             cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
             # the clause is about what is asked: it names it in the report's words, or the
             # model puts it close to the question (a resident's own words)
-            if not (ev.names_topic(clause, strict=entity) or cos >= ev.about_min):
+            scope = c.text if a.answer_type == "named" else clause
+            entity = a.answer_type in ("named", "place")
+            if not ev.names_topic(scope, strict=entity) and cos < ev.about_min:
                 continue
             unmet = unmet_constraint(ev, c, (cs, ce))
             if unmet:

@@ -74,8 +74,8 @@ def ordinal_spans(sentence: str, a: Analysis) -> list[Span]:
     return _figure_spans(sentence, ("ordinal",))
 
 
-_QUOTED = re.compile(r"“[^“”]{2,20}”")
-_ENUMERATION = re.compile(r"(?:[^、,，。；;：:“”()（）]{1,16}、){1,}[^、,，。；;：:“”()（）]{1,16}")
+_QUOTED = re.compile(r"“[^“”]{2,20}”|《[^《》]{2,30}》")
+_ENUMERATION = re.compile(r"(?:[^、,，。；;：:()（）]{1,16}、){1,}[^、,，。；;：:()（）]{1,16}")
 
 
 def is_list(span_text: str) -> bool:
@@ -88,7 +88,7 @@ def is_list(span_text: str) -> bool:
 _NAME_SUFFIX = (
     "区|县|市|镇|乡|村|州|省|基地|园区|产业园|开发区|高新区|片区|景区|机场|铁路|高速|港|枢纽|"
     "航道|大道|公司|集团|企业|中心|医院|学校|大学|学院|博物馆|图书馆|节|会|论坛|博会|工程|计划|"
-    "行动|项目|品牌|城市|示范区|示范市|模范城|试点|名片|称号"
+    "行动|项目|品牌|城市|示范区|示范市|模范城|试点|名片|称号|研究院|院|实验室|站|厂|馆|赛|奖"
 )
 _NAME_END = re.compile(rf"(?:{_NAME_SUFFIX})$")
 _PROPER = frozenset({"ns", "nz", "nr", "nrt", "nt", "j", "eng"})
@@ -110,25 +110,39 @@ def name_spans(sentence: str, a: Analysis) -> list[Span]:
 
 
 def _proper_names(sentence: str) -> list[Span]:
-    """Words that end in what they name (百强县, 夹江基地), joined to a proper noun right
-    before them (五通桥 + 基地); jieba's part-of-speech tags say what is a proper noun."""
+    """Words that end in what they name (百强县, 研究院, 节), with the words right before
+    them that can be part of a name (nouns, adjectives, numerals: 五通桥 + 基地, 第十一届 +
+    中国 + 曲艺 + 节), stopping at a verb, a preposition or punctuation. ``name`` when a proper
+    noun (jieba's part-of-speech tags ns, nr, nz, nt, j) is part of it, else ``term``."""
     import jieba.posseg
 
     out: list[Span] = []
+    words: list[tuple[int, str, str]] = []  # start, word, flag
     at = 0
-    prev: tuple[int, str, str] | None = None  # start, word, flag
-    for word, flag in jieba.posseg.lcut(sentence):
-        i = sentence.find(word, at)
+    for p in jieba.posseg.lcut(sentence):
+        i = sentence.find(p.word, at)
         if i < 0:
             continue
-        at = i + len(word)
-        if _NAME_END.search(word) and (len(word) >= 2 or prev and prev[2] in _PROPER):
-            joined = prev is not None and prev[2] in _PROPER and prev[0] + len(prev[1]) == i
-            start = prev[0] if joined and prev else i
-            proper = joined or flag in _PROPER
-            out.append(Span(start, at, sentence[start:at], "name" if proper else "term"))
-        prev = (i, word, flag)
+        at = i + len(p.word)
+        words.append((i, p.word, p.flag))
+    for k, (i, word, flag) in enumerate(words):
+        if not _NAME_END.search(word):
+            continue
+        j = k
+        while j > 0 and words[j - 1][2].startswith(_NAMEISH) and k - j < 5:
+            if words[j - 1][0] + len(words[j - 1][1]) != words[j][0]:
+                break
+            j -= 1
+        start, end = words[j][0], i + len(word)
+        if end - start < 2:
+            continue
+        proper = any(f in _PROPER for _, _, f in words[j : k + 1])
+        out.append(Span(start, end, sentence[start:end], "name" if proper else "term"))
     return out
+
+
+# part-of-speech tags of the words a name can be made of
+_NAMEISH = ("n", "a", "m", "j", "b", "eng", "vn", "q")
 
 
 def place_spans(sentence: str, a: Analysis) -> list[Span]:
@@ -191,8 +205,8 @@ Finder = Callable[[str, Analysis], list[Span]]
 
 
 def proper_name_spans(sentence: str, a: Analysis) -> list[Span]:
-    """For "which one": quoted terms and proper names, not common terms or enumerations."""
-    return [s for s in name_spans(sentence, a) if s.kind == "name"]
+    """For "which one": quoted terms and names (not enumerations)."""
+    return [s for s in name_spans(sentence, a) if s.kind in ("name", "term")]
 
 
 # which finder answers which answer type (the types without one are answered by the sentence)
