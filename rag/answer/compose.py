@@ -97,10 +97,10 @@ class Evidence:
     def names_topic(self, text: str, *, strict: bool = False) -> bool:
         """Whether ``text`` holds one of the words (the report's own) naming what is asked;
         the situation told before a long question's ask does not count when the ask has some.
-        ``strict``: the most specific of them (highest IDF) must be there."""
+        ``strict``: at least half of them, weighted by how specific they are (IDF)."""
         focus = self.visible(self.analysis.focus) or self.visible(self.analysis.topic)
         if strict and focus:
-            return max(focus, key=self.ctx.idf) in text
+            return coverage(text, focus, self.ctx.idf) >= 0.5
         return any(w in text for w in focus)
 
     @property
@@ -173,10 +173,11 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
 # --------------------------------------------------------------------------- strategies
 
 
-def _restates(a: Analysis, text: str, share: float = 0.6) -> bool:
-    """Whether ``text`` is mostly (``share``, one run) the words of the part that asks."""
+def _restates(a: Analysis, text: str, share: float = 0.6, *, whole: bool = False) -> bool:
+    """Whether ``text`` is mostly (``share``, one run) the words of the part that asks (of
+    the whole question, with ``whole``)."""
     t = text.strip("“”。 ")
-    return bool(t) and longest_run(t, a.ask) >= share * len(t)
+    return bool(t) and longest_run(t, a.text if whole else a.ask) >= share * len(t)
 
 
 def typed_span(ev: Evidence) -> Outcome | None:
@@ -193,11 +194,15 @@ def typed_span(ev: Evidence) -> Outcome | None:
     head = category_head(ev) if a.answer_type == "named" else None
     # a place has a proper name: "哪个县" is not answered by 经济强县
     proper_only = bool(head) and all(ch in "区县市镇乡村州省" for ch in head)
+    subject = subject_head(ev)
     for c in ev.close():
         for sp in finder(c.text, a):
-            if sp.kind in ("name", "items", "place", "term") and _restates(a, sp.text, 0.7):
+            if sp.kind in ("name", "items", "place", "term") and _restates(
+                a, sp.text, 0.7, whole=True
+            ):
                 continue  # the question's own words are not its answer
-            if head and not (sp.text.endswith(head) or c.text.startswith(head, sp.end)):
+            bare = sp.text.strip("“”《》")
+            if head and not (bare.endswith(head) or c.text.startswith(head, sp.end)):
                 continue  # "哪个县" is not answered by a 镇 (“心连心”服务中心 names one)
             if proper_only and sp.kind == "term":
                 continue
@@ -207,9 +212,14 @@ def typed_span(ev: Evidence) -> Outcome | None:
             # the clause is about what is asked: it names it in the report's words, or the
             # model puts it close to the question (a resident's own words)
             scope = c.text if a.answer_type == "named" else clause
-            entity = a.answer_type in ("named", "place")
+            # a name of the asked kind (…纲要 for 哪个规划纲要) needs the sentence to name the
+            # topic; another name, most of the topic (English topic words come from a
+            # dictionary: none of them is reliably the key one)
+            entity = a.answer_type in ("named", "place") and not a.english and not head
             if not ev.names_topic(scope, strict=entity) and cos < ev.about_min:
                 continue
+            if a.answer_type == "place" and subject and subject not in clause:
+                continue  # where the museum goes is said next to the museum
             unmet = unmet_constraint(ev, c, (cs, ce))
             if unmet:
                 unmet_at = unmet_at or (c, clause, unmet)
@@ -228,6 +238,17 @@ def typed_span(ev: Evidence) -> Outcome | None:
     instead = related(c.text, a.answer_type)
     clause = _clause_with(c, instead[0]) if instead else ev.best_clause(c)
     return Outcome("partial", partial_lead(a, clause, None), (ev.quote(c),), "detail_missing")
+
+
+def subject_head(ev: Evidence) -> str | None:
+    """What the part that asks is about, as the report names it: its last topic word (the
+    head of a Chinese noun phrase comes last: 特色美食主题博物馆 → 博物馆), the longest of
+    those starting there."""
+    a = ev.analysis
+    if a.english:
+        return None
+    placed = [(a.ask.find(w), len(w), w) for w in ev.visible(a.focus) if w in a.ask]
+    return max(placed)[2] if placed else None
 
 
 def _companions(
@@ -464,68 +485,96 @@ def _shown(ev: Evidence, c: Candidate) -> list[str]:
 
 _CATEGORY = re.compile(
     r"(?:哪些|哪几个|哪几|哪几项|哪几类|哪个|哪家|哪座|哪条|哪一个|什么样的|都有什么|都有哪些)"
-    r"\s*(.{1,14}?)(?:[?？,，。去来在是要]|$)"
+    r"\s*([^?？,，。]{1,14})"
 )
 
 
 def category_head(ev: Evidence) -> str | None:
-    """The kind of thing a list question asks for: the last word of the phrase after
-    哪些 / 哪几个 ("哪几个产业基地" → 基地), if the report uses it."""
+    """The kind of thing a list or which-one question asks for: the last noun of the noun
+    phrase right after 哪些 / 哪几个 / 哪个 ("哪几个产业基地" → 基地, "哪个服务中心获得了…" →
+    服务中心, "哪些全国性的城市称号" → 城市 when the report never says 称号), if the report
+    uses it; jieba's part-of-speech tags end the phrase at its first verb or preposition."""
+    import jieba.posseg
+
     m = _CATEGORY.search(ev.analysis.ask)
     if not m:
         return None
-    words = [w for w in ev.ctx.analyzer.words(m.group(1)) if len(w) >= 2 or w in "县区市镇村"]
-    for w in reversed(words):
+    nouns: list[str] = []
+    for p in jieba.posseg.lcut(m.group(1)):
+        if p.word == "的":
+            continue
+        if p.flag in ("v", "p", "c", "d", "r", "x", "y", "u", "ul", "uj", "ud"):
+            break  # the phrase ends at its first verb or preposition
+        nouns.append(p.word)
+    for w in reversed(nouns):
+        if len(w) == 1 and w in "县区市镇乡村":
+            return w  # a kind of place, whatever the keyword channel makes of one character
+        if len(w) < 2:
+            continue
         for head in (w, w[-2:]):
-            if ev.ctx.idf(head) > 0:
+            if ev.ctx.in_report(head):
                 return head
     return None
 
 
 def complete_list(ev: Evidence) -> Outcome | None:
-    """Every item of the report that fits the question: the enumerations of a sentence about
-    the topic (naming the asked kind, when the question names one), else the names of that
-    kind across sentences (…基地, …城市), from sentences of the time asked about."""
-    a = ev.analysis
+    """Every item of the report that fits the question, from sentences of the time asked
+    about: the proper names of the asked kind across sentences (五通桥基地, 夹江基地, …), else
+    the enumerations of a sentence about the topic, else any names of that kind."""
     head = category_head(ev)
-    want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
-    for c in ev.close(limit=4):
+    named = _names_of_kind(ev, head) if head else {}
+    proper = {n: q for n, q in named.items() if _has_proper(n)}
+    if len(proper) >= 2:
+        return _listed(ev, proper)
+    enumerated = _enumerations(ev, head)
+    if enumerated:
+        return enumerated
+    return _listed(ev, named) if len(named) >= 2 else None
+
+
+def _listed(ev: Evidence, found: dict[str, Quote]) -> Outcome:
+    names = list(found)[: ev.rules.max_items]
+    quotes = tuple(dict.fromkeys(found[n] for n in names))
+    return Outcome("answered", items_lead(ev.analysis, names), quotes)
+
+
+def _names_of_kind(ev: Evidence, head: str) -> dict[str, Quote]:
+    """Names ending in ``head`` in the sentences close to the best, of the time asked about."""
+    found: dict[str, Quote] = {}
+    want = _wanted_kind(ev)
+    for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
         if want and sentence_kind(c.text, c.section) != want:
             continue  # the titles it aims for are not the titles it won
+        for name in names_ending(c.text, head):
+            if not _restates(ev.analysis, name) and name not in found:
+                found[name] = ev.quote(c)
+    return found
+
+
+def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
+    """The enumerations (X、Y、Z) of the best sentence about the topic that has some, when
+    one of them is of the asked kind ("哪几个区县": 市中区、沙湾区、犍为县) — unless the sentence
+    names that kind elsewhere (districts are not the 基地 of "以五通桥基地为核心,联动…区")."""
+    want = _wanted_kind(ev)
+    for c in ev.close(limit=4):
+        if want and sentence_kind(c.text, c.section) != want:
+            continue
         parts = []
-        for sp in item_spans(c.text, a):
+        for sp in item_spans(c.text, ev.analysis):
             if sp.kind != "items":
                 continue
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
             if clause not in parts:
                 parts.append(clause)
-        # the enumerations of a sentence about the topic, when one of them is of the asked
-        # kind ("哪几个区县": 市中区、沙湾区、犍为县; not the districts when 基地 are asked)
         if parts and ev.names_topic(c.text) and (
             not head
+            or head not in c.text
             or any(head in p for p in parts)
             or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))
         ):
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
-    if not head:
-        return None
-    found: dict[str, Quote] = {}
-    for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
-        if want and sentence_kind(c.text, c.section) != want:
-            continue
-        for name in names_ending(c.text, head):
-            if not _restates(a, name) and name not in found:
-                found[name] = ev.quote(c)
-    # names with a proper noun in them (五通桥基地) are names; when there are two or more,
-    # phrases ending in the head word (现代制造业基地) are descriptions, not items
-    proper = {n: q for n, q in found.items() if _has_proper(n)}
-    found = proper if len(proper) >= 2 else found
-    if len(found) < 2:
-        return None
-    names = list(found)[: ev.rules.max_items]
-    quotes = tuple(dict.fromkeys(found[n] for n in names))
-    return Outcome("answered", items_lead(a, names), quotes)
+    return None
 
 
 def _of_kind(item: str, head: str) -> bool:

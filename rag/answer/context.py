@@ -91,6 +91,11 @@ class AnswerContext:
         ctx.build_ms = (time.perf_counter() - t0) * 1000
         return ctx
 
+    def in_report(self, text: str) -> bool:
+        """Whether ``text`` occurs in the indexed documents."""
+        lexicon = self.analyzer.lexicon
+        return lexicon is not None and text in lexicon.corpus
+
     def clause_cos(self, doc_id: str, start: int, query_vector: np.ndarray | None) -> float:
         """The model's cosine between the question and the clause stored at ``start``."""
         k = self.clause_rows.get((doc_id, start))

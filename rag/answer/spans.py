@@ -125,7 +125,7 @@ def _proper_names(sentence: str) -> list[Span]:
             continue
         at = i + len(p.word)
         words.append((i, p.word, p.flag))
-    for k, (i, word, flag) in enumerate(words):
+    for k, (i, word, _flag) in enumerate(words):
         if not _NAME_END.search(word):
             continue
         j = k
