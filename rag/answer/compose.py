@@ -187,6 +187,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     a = ev.analysis
     finder = FINDERS[a.answer_type]
     found: list[tuple[float, Candidate, str]] = []
+    proper_found: list[tuple[float, Candidate, str]] = []
     unmet_at: tuple[Candidate, str, str] | None = None
     # where: the place must sit in the clause naming the topic ("…美食园区…,建设…博物馆" does
     # not say where the museum goes); which one: in the sentence ("以峨眉山基地为重点,
@@ -225,6 +226,10 @@ def typed_span(ev: Evidence) -> Outcome | None:
                 unmet_at = unmet_at or (c, clause, unmet)
                 continue
             found.append((cos + c.score, c, clause))
+            if sp.kind == "name":
+                proper_found.append(found[-1])
+    if a.answer_type == "named" and proper_found:
+        found = proper_found  # a proper name (夹江基地) over a description (…供应基地)
     if found:
         _, c, clause = max(found, key=lambda x: x[0])
         clauses = [clause] + _companions(ev, c, clause, [x for x in found if x[1] is c])
@@ -298,8 +303,14 @@ def _leading(ev: Evidence) -> Candidate:
         for c in ev.close(limit=6)
         if len(c.text) >= _MIN_SUPPORT_CHARS or not _restates(ev.analysis, c.text)
     ]
-    timely = [c for c in says if want and sentence_kind(c.text, c.section) == want]
+    timely = [c for c in says if want and _fits(sentence_kind(c.text, c.section), want)]
     return (timely or says or [ev.best])[0]
+
+
+def _fits(kind: str, want: str) -> bool:
+    """A sentence fits the time asked about unless it is of the other kind (a plan where
+    results were asked, or a result where plans were)."""
+    return kind == want or kind == "other"
 
 
 def _wanted_kind(ev: Evidence) -> str | None:
@@ -423,7 +434,7 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
                 cov = coverage(node.label, a.topic, ev.ctx.idf)
             if cov < ev.rules.node_label_min:
                 continue
-            if want and _node_kind(ev, node, c.doc_id) != want:
+            if want and not _fits(_node_kind(ev, node, c.doc_id), want):
                 continue
             body = ev.index.documents[c.doc_id].text[node.end : node.body_end]
             if len(node.children) < 2 and len(split_sentences(body)) < 2:
@@ -464,7 +475,7 @@ def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
         c
         for c in ev.close(margin=ev.rules.gather_margin, limit=12)
         if len(c.text) >= _MIN_SUPPORT_CHARS
-        and (not want or sentence_kind(c.text, c.section) == want)
+        and (not want or _fits(sentence_kind(c.text, c.section), want))
     ][: ev.rules.max_items]
     picked.sort(key=lambda c: (c.doc_id, c.start))
     out: list[tuple[str, list[Quote]]] = []
@@ -543,7 +554,7 @@ def _names_of_kind(ev: Evidence, head: str) -> dict[str, Quote]:
     found: dict[str, Quote] = {}
     want = _wanted_kind(ev)
     for c in ev.close(margin=ev.rules.evidence_margin * 2, limit=12):
-        if want and sentence_kind(c.text, c.section) != want:
+        if want and not _fits(sentence_kind(c.text, c.section), want):
             continue  # the titles it aims for are not the titles it won
         for name in names_ending(c.text, head):
             if not _restates(ev.analysis, name) and name not in found:
@@ -557,7 +568,7 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
     names that kind elsewhere (districts are not the 基地 of "以五通桥基地为核心,联动…区")."""
     want = _wanted_kind(ev)
     for c in ev.close(limit=4):
-        if want and sentence_kind(c.text, c.section) != want:
+        if want and not _fits(sentence_kind(c.text, c.section), want):
             continue
         parts = []
         for sp in item_spans(c.text, ev.analysis):
