@@ -41,7 +41,8 @@ def analyze():
         ("How many new schools will be built?", "quantity"),
         ("When will the ring road open?", "date"),
         ("Where will the new hospital be?", "place"),
-        ("Which companies lead the battery industry?", "named"),
+        ("Which companies lead the battery industry?", "list"),  # plural: every one
+        ("Which port will the river port become?", "named"),
         ("Is the airport already open?", "status"),
         ("Summarize the plans for tourism", "overview"),
     ],
