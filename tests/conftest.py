@@ -74,6 +74,8 @@ def _fake_rules():  # type: ignore[no-untyped-def]
         refuse_below_en=-1.0,
         about_min=2.0,
         about_min_en=2.0,
+        weak_min=-1.0,
+        weak_min_en=-1.0,
         keyword_weight=2.0,
     )
 

@@ -68,6 +68,8 @@ _ANNUAL = re.compile(
     r"\bevery year\b|去年|今年|明年|\blast year\b|\bthis year\b|\bnext year\b",
     re.I,
 )
+# "in all" (a total over the whole work, not one year's part); 经济总量 is a noun, not this
+_TOTAL = re.compile(r"一共|总共|累计|合计|总计|总投资|总额|\bin total\b|\btotal\b", re.I)
 _CURRENT = re.compile(
     r"现在|目前|当前|如今|眼下|现有|已有|已经有|\bnow\b|\bcurrent(?:ly)?\b|\btoday\b", re.I
 )
@@ -89,7 +91,7 @@ class Constraints:
 
     year: int | None = None  # a calendar year asked about (2020年的…; not a base year 较2015年)
     relative_year: int | None = None  # -1 去年, 0 今年, +1 明年
-    scope: Literal["annual", "current"] | None = None  # 每年 / 一年 ; 现在 / 目前
+    scope: Literal["annual", "current", "total"] | None = None  # 每年 ; 现在 ; 一共 / 总投资
     places: tuple[str, ...] = ()  # places the question names that the report names too
     status: Literal["done", "planned"] | None = None  # asked (or presumed) done, or planned
 
@@ -113,6 +115,7 @@ class Analysis:
     topic: tuple[str, ...]  # words naming what the question is about
     focus: tuple[str, ...] = ()  # those of them in the part that asks (the rest is context)
     guard: str | None = None  # "instruction" | "personal_data": not a question about the report
+    asks: tuple[str, ...] = ()  # the questions of a question that asks several ("…？…？")
     followup_of: str | None = None  # the previous question, when this one was resolved by it
     replacements: tuple[Replacement, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
@@ -137,6 +140,12 @@ def answer_type_cues() -> tuple[tuple[AnswerType, re.Pattern[str]], ...]:
 @lru_cache(maxsize=1)
 def guard_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in _tsv("guards.tsv"))
+
+
+@lru_cache(maxsize=1)
+def event_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """What happens at a date: a work's end (opens, runs) or start (resources/events.tsv)."""
+    return tuple((kind, re.compile(pattern)) for kind, pattern in _tsv("events.tsv"))
 
 
 @lru_cache(maxsize=1)
@@ -166,6 +175,18 @@ def language(text: str) -> Lang:
     if re.search(r"[A-Za-z]{2,}", text) and _CJK.search(text):
         return "mixed"
     return "zh"
+
+
+def asks_of(text: str) -> tuple[str, ...]:
+    """The questions of a text that asks two or more in a row ("什么时候开始用的？多了多少张
+    病床？"), in order; empty when it asks one."""
+    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if re.search(r"[\w]", s)]
+    tail: list[str] = []
+    for s in reversed(sentences):
+        if not re.search(r"[?？]\s*$", s):
+            break
+        tail.insert(0, s)
+    return tuple(tail) if len(tail) >= 2 else ()
 
 
 def asking_part(text: str) -> str:
@@ -244,8 +265,10 @@ def constraints(
     if ago and relative is None:
         n = ago.group(1).lower()
         relative = -(int(n) if n.isdigit() else _EN_NUMBER[n])
-    scope: Literal["annual", "current"] | None = None
-    if _ANNUAL.search(ask):
+    scope: Literal["annual", "current", "total"] | None = None
+    if _TOTAL.search(ask):
+        scope = "total"
+    elif _ANNUAL.search(ask):
         scope = "annual"
     elif _CURRENT.search(ask):
         scope = "current"
@@ -357,9 +380,7 @@ class Analyzer:
         ask = asking_part(text) if lang != "en" else text
         kind, yes_no = answer_type(ask)
         if lang == "en":  # the report's words for its English words, and any Chinese ones
-            own = tuple(
-                w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit()
-            )
+            own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit())
             topic = focus = tuple(dict.fromkeys((*own, *self.english_terms(text))))
         else:
             # the asking part's words first, then those of the situation told before it
@@ -372,6 +393,7 @@ class Analyzer:
             question=question,
             text=text,
             ask=ask,
+            asks=asks_of(text) if lang != "en" else (),
             lang=lang,
             answer_type=kind,
             yes_no=yes_no,
@@ -382,6 +404,23 @@ class Analyzer:
             guard=g,
             replacements=replacements,
             notes=notes,
+        )
+
+    def for_ask(self, a: Analysis, ask: str) -> Analysis:
+        """``a`` narrowed to one of its questions (its answer type, unit, focus and
+        constraints), keeping the whole question's topic for what it leaves unsaid."""
+        kind, yes_no = answer_type(ask)
+        focus = topic_words(ask, self.tokens)
+        return replace(
+            a,
+            ask=ask,
+            asks=(),
+            answer_type=kind,
+            yes_no=yes_no,
+            unit=asked_unit(ask, kind),
+            constraints=constraints(a.text, ask, self.corpus_has, self.words),
+            focus=focus,
+            topic=focus + tuple(w for w in a.topic if w not in focus),
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +24,9 @@ import numpy as np
 from ..chunking import clause_text, split_clauses, split_sentences
 from ..questions import longest_run
 from ..types import AnswerStatus, Citation, Hit
-from .analysis import Analysis, AnswerType
+from .analysis import Analysis, AnswerType, event_patterns
 from .context import AnswerContext
-from .evidence import Candidate, base_year, candidates, coverage, scope_of, sentence_kind
+from .evidence import Candidate, Scope, base_year, candidates, coverage, scope_of, sentence_kind
 from .figures import figures
 from .leads import figure_lead_en, items_lead, partial_lead, yes_no_lead
 from .outline import Point
@@ -150,6 +150,11 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     levels = [c.text[clause[0] : clause[1]], c.text, opening, *reversed(c.section)]
     scope = scope_of(levels)
     kind = sentence_kind(c.text, c.section)
+    year = _report_year(ev, c.doc_id)
+    if scope is None and year and kind != "other":
+        # a yearly report that says no other time: its plans are for its own year, its
+        # results for the year before ("2024年政府工作报告": 2024's targets, 2023's results)
+        scope = Scope("year", year if kind == "target" else year - 1)
     if k.places and not any(p[:-1] in c.text or p in c.text for p in k.places):
         return "place"
     if k.year and f"{k.year}年" not in c.text and not (scope and scope.year == k.year):
@@ -158,7 +163,6 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     if asked_base and base_year(c.text) != asked_base:
         return "base_year"
     if k.relative_year is not None:
-        year = _report_year(ev, c.doc_id)
         wanted = year + k.relative_year if year else None
         if not (scope and scope.kind == "year" and wanted and scope.year == wanted):
             return "relative_year"
@@ -167,7 +171,20 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
         return "annual"
     if k.scope == "current" and kind == "target":
         return "current"
+    if k.scope == "total" and _ANNUAL_PART.search(levels[0]):
+        return "total"  # 全年完成投资35亿元 is one year's part of a total
+    if a.answer_type == "date":
+        asked, given = _events(a.ask), _events(levels[0])
+        if asked and given and not asked & given:
+            return "event"  # when it opens is not when it started
     return None
+
+
+_ANNUAL_PART = re.compile(r"全年|年度|当年|今年|本年")
+
+
+def _events(text: str) -> set[str]:
+    return {kind for kind, pattern in event_patterns() if pattern.search(text)}
 
 
 # --------------------------------------------------------------------------- strategies
@@ -289,6 +306,8 @@ def status_answer(ev: Evidence) -> Outcome | None:
     """A yes/no or done-or-planned question: the best sentence, said as done or planned (and
     "不是" when the question states a figure the report does not)."""
     c = _leading(ev)
+    if _unrelated(ev, c):
+        return Outcome("refused", "", (), "not_in_report")
     clause = ev.best_clause(c)
     lead = yes_no_lead(ev.analysis, clause, sentence_kind(c.text, c.section))
     return Outcome("answered", lead, (ev.quote(c),))
@@ -317,9 +336,19 @@ def _wanted_kind(ev: Evidence) -> str | None:
     return {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
 
 
+def _unrelated(ev: Evidence, c: Candidate) -> bool:
+    """The best sentence neither names what is asked in the report's words nor is close to
+    the question in the model's space: the report does not speak of it."""
+    r = ev.rules
+    weak = r.weak_min_en if ev.analysis.english else r.weak_min
+    return not ev.names_topic(c.text) and c.cos < weak
+
+
 def description(ev: Evidence) -> Outcome | None:
     """An open question: the best sentence, shown whole when short, else its best clause."""
     c = _leading(ev)
+    if _unrelated(ev, c):
+        return Outcome("refused", "", (), "not_in_report")
     text = c.text.strip().rstrip("。；;")
     direct = text if len(text) <= 60 else ev.best_clause(c)
     if ev.analysis.english:
@@ -570,7 +599,9 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
     for c in ev.close(limit=4):
         if want and not _fits(sentence_kind(c.text, c.section), want):
             continue
-        parts = []
+        if unmet_constraint(ev, c, (0, len(c.text))):
+            continue  # this year's ten projects are not last year's
+        parts: list[str] = []
         for sp in item_spans(c.text, ev.analysis):
             if sp.kind != "items":
                 continue
@@ -578,11 +609,15 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
             clause = clause_text(c.text[cs:ce])
             if clause not in parts:
                 parts.append(clause)
-        if parts and ev.names_topic(c.text) and (
-            not head
-            or head not in c.text
-            or any(head in p for p in parts)
-            or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))
+        if (
+            parts
+            and ev.names_topic(c.text)
+            and (
+                not head
+                or head not in c.text
+                or any(head in p for p in parts)
+                or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))
+            )
         ):
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
     return None
@@ -634,6 +669,34 @@ STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] =
 # --------------------------------------------------------------------------- composition
 
 
+def _answer(ev: Evidence) -> Outcome:
+    """The first outcome of the strategies of the question's answer type."""
+    for strategy in STRATEGIES.get(ev.analysis.answer_type, (description,)):
+        outcome = strategy(ev)
+        if outcome is not None:
+            return outcome
+    outcome = description(ev)
+    assert outcome is not None
+    return outcome
+
+
+def _together(parts: Sequence[Outcome]) -> Outcome:
+    """One outcome for the questions of a question: answered when every one is; partial when
+    only some are (what the report gives is shown); refused when none is."""
+    shown = [p for p in parts if p.status != "refused"]
+    if not shown:
+        return parts[0]
+    status: AnswerStatus = (
+        "answered"
+        if len(shown) == len(parts) and all(p.status == "answered" for p in parts)
+        else "partial"
+    )
+    quotes = tuple(dict.fromkeys(q for p in shown for q in p.quotes))
+    reason = "evidence_found" if status == "answered" else "detail_missing"
+    direct = "；".join(dict.fromkeys(p.direct.rstrip("。") for p in shown if p.direct))
+    return Outcome(status, direct, quotes, reason, extra_quotes=all(p.extra_quotes for p in shown))
+
+
 def refusal(a: Analysis, reason: str, best: float = 0.0) -> Composition:
     return Composition(a, "refused", reason, "", (), best, a.notes)
 
@@ -663,14 +726,13 @@ def compose(
     if best < (rules.refuse_below_en if a.english else rules.refuse_below):
         return refusal(a, "not_in_report", best)
     ev = Evidence(a, wide, wide, ctx, query_vector, rules)
-    outcome: Outcome | None = None
-    for strategy in STRATEGIES.get(a.answer_type, (description,)):
-        outcome = strategy(ev)
-        if outcome is not None:
-            break
-    if outcome is None:
-        outcome = description(ev)
-        assert outcome is not None
+    if a.asks:  # several questions in one: each answered on its own, then together
+        parts = [_answer(replace(ev, analysis=ctx.analyzer.for_ask(a, q))) for q in a.asks]
+        outcome = _together(parts)
+    else:
+        outcome = _answer(ev)
+    if outcome.status == "refused":
+        return refusal(a, outcome.reason, best)
     quotes = list(outcome.quotes)
     if outcome.extra_quotes and outcome.status == "answered":
         for c in ev.close():

@@ -60,6 +60,10 @@ def missing_text(a: Analysis, unmet: str | None) -> tuple[str, str]:
         return "目前的实际数字（报告给出的是目标）", "the current figure (it gives a target)"
     if unmet == "base_year":
         return "与所问年份相比的数字", "a comparison with the year asked about"
+    if unmet == "total":
+        return "总数（报告给出的是某一年完成的部分）", "the total (it gives one year's part)"
+    if unmet == "event":
+        return "所问那件事的时间（报告给出的是另一环节的时间）", "the date of that step"
     if unmet == "place" and c.places:
         return f"{'、'.join(c.places)}的情况", f"anything specific to {', '.join(c.places)}"
     return MISSING.get(a.answer_type, ("这方面的具体内容", "the detail asked for"))

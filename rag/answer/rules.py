@@ -26,6 +26,10 @@ class Rules:
     # that the model puts at least this close to the question (cosine; English separately)
     about_min: float
     about_min_en: float
+    # an open or yes/no question whose best sentence does not name its topic in the report's
+    # words needs that sentence at least this close (cosine) to be answered
+    weak_min: float
+    weak_min_en: float
     # passages whose sentences are candidates (lists and overviews gather from more)
     # an overview names an outline point when the point's label covers this much of its topic
     node_label_min: float
@@ -47,6 +51,8 @@ RULES = Rules(
     evidence_margin=0.04,
     about_min=0.94,
     about_min_en=0.76,
+    weak_min=0.88,
+    weak_min_en=0.74,
     node_label_min=0.5,
     node_parent_bonus=0.35,
     gather_margin=0.03,
