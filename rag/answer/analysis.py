@@ -219,7 +219,10 @@ def answer_type(ask: str) -> tuple[AnswerType, bool]:
             found = kind
             break
     cues = dict(answer_type_cues())
-    yes_no = bool(cues["yesno"].search(ask) or cues["status"].search(ask))
+    # "已经多少年了" asks how many; "已经建成了吗" asks yes or no
+    yes_no = bool(cues["yesno"].search(ask)) or (
+        found == "description" and bool(cues["status"].search(ask))
+    )
     if found == "description" and cues["status"].search(ask):
         found = "status"
     elif found == "description" and yes_no:

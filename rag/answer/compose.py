@@ -220,6 +220,8 @@ def typed_span(ev: Evidence) -> Outcome | None:
             ):
                 continue  # the question's own words are not its answer
             bare = sp.text.strip("“”《》")
+            if sp.figure is not None and sp.text in a.text:
+                continue  # the figure the question itself states is not its answer
             if head and not (bare.endswith(head) or c.text.startswith(head, sp.end)):
                 continue  # "哪个县" is not answered by a 镇 (“心连心”服务中心 names one)
             if proper_only and sp.kind == "term":
@@ -297,8 +299,8 @@ def _clause_with(c: Candidate, span: Span) -> str:
 def _figure_lead(ev: Evidence, c: Candidate, clause: str) -> str:
     if ev.analysis.english:
         return figure_lead_en(clause, sentence_kind(c.text, c.section))
-    if ev.analysis.yes_no:
-        return yes_no_lead(ev.analysis, clause, sentence_kind(c.text, c.section))
+    if ev.analysis.yes_no:  # said as the clause shown says it (将于…建成: not yet)
+        return yes_no_lead(ev.analysis, clause, sentence_kind(clause, c.section))
     return clause
 
 
@@ -309,7 +311,7 @@ def status_answer(ev: Evidence) -> Outcome | None:
     if _unrelated(ev, c):
         return Outcome("refused", "", (), "not_in_report")
     clause = ev.best_clause(c)
-    lead = yes_no_lead(ev.analysis, clause, sentence_kind(c.text, c.section))
+    lead = yes_no_lead(ev.analysis, clause, sentence_kind(clause, c.section))
     return Outcome("answered", lead, (ev.quote(c),))
 
 

@@ -106,25 +106,24 @@ def figure_lead_en(clause: str, kind: CitationKind) -> str:
 _Q_FIGURE = re.compile(r"\d+(?:\.\d+)?\s*[%％]|\d+(?:\.\d+)?\s*[万亿]?[\u4e00-\u9fff]{0,2}")
 
 
+_GRADE = re.compile(r"\d+[A-Z]+级?")
+
+
 def yes_no_lead(a: Analysis, clause: str, kind: CitationKind) -> str:
     """A yes/no or done-or-planned question: say which, then quote."""
-    asked = [f for f in figures(a.text) if f.kind not in ("date", "period")]
-    stated = [f.text for f in figures(clause)]
-    wrong_figure = bool(asked) and not any(f.text in stated or f.text in clause for f in asked)
+    asked = [f.text for f in figures(a.text) if f.kind not in ("date", "period")]
+    asked += _GRADE.findall(a.text)  # 5A级, 3A: a grade is a figure too
+    wrong_figure = bool(asked) and not any(t in clause for t in asked)
     if a.english:
         if wrong_figure:
             return f"Not quite — the report says: “{clause}”"
         if a.constraints.status == "done" and kind == "target":
             return f"Not yet — the report gives it as a target: “{clause}”"
-        if kind == "achievement":
-            return f"Yes — the report says it was done: “{clause}”"
         return f"The report says: “{clause}”"
     if wrong_figure:
         return f"不是，报告写的是：{clause}"
     if a.constraints.status == "done" and kind == "target":
         return f"还没有，报告把它列为目标/计划：{clause}"
-    if a.constraints.status == "done" and kind == "achievement":
-        return f"是的，报告写明已经做到：{clause}"
     if kind == "target":
         return f"报告把它列为目标/计划：{clause}"
     return clause
