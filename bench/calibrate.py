@@ -1,11 +1,12 @@
 """Fit the thresholds of rag/answer/rules.py on the dev half, by cross-validation.
 
 Every question of the dev half (``rag.evaluate.split_of``; conversations asked turn by turn)
-is answered at each point of a small grid of the two numbers that decide answerability —
+is answered at each point of a small grid of the three numbers that decide answerability —
 ``refuse_below`` (the best sentence's score under which the report is taken not to speak of
-the question) and ``about_min`` (how close, in the model's space, a clause must be to the
-question to hold its answer when it does not name the topic in the report's words) — and
-each point is scored by
+the question), ``about_min`` (how close, in the model's space, a clause must be to the
+question to hold its answer when it does not name the topic in the report's words) and
+``weak_min`` (the same for the best sentence of an open or yes/no question) — and each point
+is scored by
 
     J = share of unanswerable questions declined − COST × share of answerable questions
         declined + share of answerable questions with all their keywords in the answer
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -49,10 +51,12 @@ DEFAULT_FILES = [
 ]
 
 
-GRID = {  # refuse_below values × about_min values
-    "zh": (np.round(np.arange(0.80, 0.885, 0.01), 3), np.round(np.arange(0.86, 0.985, 0.02), 3)),
-    "en": (np.round(np.arange(0.60, 0.725, 0.02), 3), np.round(np.arange(0.66, 0.805, 0.02), 3)),
+GRID = {  # refuse_below × about_min × weak_min
+    "zh": ((0.80, 0.84, 0.88), (0.88, 0.90, 0.92, 0.94, 0.96), (0.86, 0.88, 0.90, 0.92)),
+    "en": ((0.60, 0.68, 0.74), (0.70, 0.72, 0.74, 0.76, 0.78), (0.72, 0.74, 0.76, 0.78)),
 }
+NAMES = {"zh": ("refuse_below", "about_min", "weak_min")}
+NAMES["en"] = tuple(f"{n}_en" for n in NAMES["zh"])
 
 
 def run(pipe: Pipeline, questions: list, rules: object) -> list[dict]:
@@ -105,8 +109,8 @@ def best_point(table: dict, keep) -> tuple:  # type: ignore[no-untyped-def]
     scored = []
     for point, rows in table.items():
         j = objective([r for r in rows if keep(r)])[0]
-        scored.append((round(j, 9), -point[0], -point[1], point))
-    return max(scored)[3]
+        scored.append((round(j, 9), tuple(-x for x in point), point))
+    return max(scored)[2]
 
 
 def main() -> int:
@@ -120,15 +124,9 @@ def main() -> int:
     for lang in ("zh", "en"):
         part = [q for q in questions if (q.lang == "en") == (lang == "en")]
         table = {}
-        for refuse in GRID[lang][0]:
-            for about in GRID[lang][1]:
-                update = (
-                    {"refuse_below": float(refuse), "about_min": float(about)}
-                    if lang == "zh"
-                    else {"refuse_below_en": float(refuse), "about_min_en": float(about)}
-                )
-                rules = dataclasses.replace(RULES, **update)
-                table[(float(refuse), float(about))] = run(pipe, part, rules)
+        for point in itertools.product(*GRID[lang]):
+            rules = dataclasses.replace(RULES, **dict(zip(NAMES[lang], point, strict=True)))
+            table[point] = run(pipe, part, rules)
         held = []
         for k in range(FOLDS):
             point = best_point(table, lambda r, k=k: fold_of(r["group"]) != k)
@@ -139,15 +137,14 @@ def main() -> int:
         point = best_point(table, lambda r: True)
         _, fr, ur, kw = objective(table[point])
         grid_rows = {
-            f"{p[0]:.3f}/{p[1]:.3f}": [round(x, 4) for x in objective(rows)]
+            "/".join(f"{x:.3f}" for x in p): [round(x, 4) for x in objective(rows)]
             for p, rows in table.items()
         }
         fitted[lang] = {
-            "grid (refuse/about: J, answerable declined, unanswerable declined, keywords)": (
+            "grid (refuse/about/weak: J, answerable declined, unanswerable declined, keywords)": (
                 grid_rows
             ),
-            "refuse_below": point[0],
-            "about_min": point[1],
+            **dict(zip(NAMES[lang], point, strict=True)),
             "dev": {"answerable_declined": fr, "unanswerable_declined": ur, "all_keywords": kw},
             "cv": {
                 "answerable_declined": cv_fr,
@@ -158,7 +155,8 @@ def main() -> int:
             "questions": len(part),
         }
         print(
-            f"{lang}: refuse_below {point[0]:.3f}, about_min {point[1]:.3f} ({len(part)} dev "
+            f"{lang}: {', '.join(f'{n} {x:.3f}' for n, x in zip(NAMES[lang], point, strict=True))}"
+            f" ({len(part)} dev "
             f"questions) — dev: answerable declined {fr:.3f}, unanswerable declined {ur:.3f}, "
             f"all keywords {kw:.3f}; {FOLDS}-fold held-out: {cv_fr:.3f} / {cv_ur:.3f} / "
             f"{cv_kw:.3f}; fold points {[p for p, _ in held]}"
