@@ -14,11 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .answer import RULES, Analysis, AnswerContext, Composition, Rules, compose, render
+from .answer.compose import merge
+from .answer.documents import comparison, scope_filter
 from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
 from .retrieval import Mode, Retriever, validate_question
-from .types import Answer, DocFilter, SearchResult
+from .types import Answer, DocFilter, SearchResult, place_key
 
 if TYPE_CHECKING:
     from .embedding import Embedder
@@ -153,15 +155,58 @@ class Pipeline:
         composition, over one index (even if :meth:`refresh` swaps in another meanwhile)."""
         retriever, context = self.retriever, self.context
         analysis = context.analyzer(question, history)
-        k = self.settings.top_k if top_k is None else top_k
-        result = retriever.search(
-            analysis.text, top_k=max(k, self.rules.pool_hits_wide), mode=mode, where=where
-        )
+        k = max(self.settings.top_k if top_k is None else top_k, self.rules.pool_hits_wide)
+        docs = retriever.index.documents.values()
+        named = where is None and scope_filter(analysis, docs)
+        if named:  # the question names a city or a report's year
+            where = named
+            own = {place_key(c) for c in named.cities}
+            places = tuple(p for p in analysis.constraints.places if place_key(p) not in own)
+
+            def other(words: tuple[str, ...]) -> tuple[str, ...]:
+                # the city the documents are about is not a topic word of their sentences
+                return tuple(w for w in words if place_key(w) not in own and w not in own)
+
+            analysis = replace(
+                analysis,
+                constraints=replace(analysis.constraints, places=places),
+                topic=other(analysis.topic),
+                focus=other(analysis.focus),
+                notes=(*analysis.notes, f"limited to: {named}"),
+            )
+        items = comparison(analysis, docs)
+        result = retriever.search(analysis.text, top_k=k, mode=mode, where=where)
         tc = time.perf_counter()
-        comp = compose(
-            analysis, result.hits, context, query_vector=result.query_vector, rules=self.rules
-        )
-        return Stages(analysis, result, comp, retriever.index, tc)
+        if not items:
+            comp = compose(
+                analysis, result.hits, context, query_vector=result.query_vector, rules=self.rules
+            )
+            return Stages(analysis, result, comp, retriever.index, tc)
+        parts = []
+        for item in items:  # a comparison: each side searched and answered on its own
+            side = item.where or where  # a city's reports (or the question's own limit)
+            sub = retriever.search(analysis.text, top_k=k, mode=mode, where=side)
+            narrowed = replace(
+                analysis,
+                constraints=replace(
+                    analysis.constraints,
+                    year=analysis.constraints.year if item.year is None else item.year,
+                    places=(),
+                ),
+            )
+            parts.append(
+                (
+                    item.label,
+                    compose(
+                        narrowed,
+                        sub.hits,
+                        context,
+                        query_vector=sub.query_vector,
+                        rules=self.rules,
+                    ),
+                )
+            )
+        return Stages(analysis, result, merge(parts), retriever.index, tc)
 
     def answer(
         self,

@@ -146,6 +146,8 @@ class Citation:
     end: int
     quote: str
     kind: CitationKind = "other"
+    # the document's title (and year), when several documents are indexed; else ""
+    document: str = ""
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,11 @@ _ASK_START = re.compile(
     r"想问|请问|问一下|问问|想知道|想了解|了解一下|告诉我|我想问|i want to know|tell me", re.I
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# a year something is compared with: 较2015年, 比2020年, 和2015年比, 2015年的(1.5倍); not
+# the years of "2023年和2024年…分别" (two years asked about)
 _BASE_YEAR = re.compile(
-    r"(?:较|比|和|跟|与|同|相比|是)\s*(?:19|20)\d{2}\s*年|(?:19|20)\d{2}\s*年的"
+    r"(?:较|比|相比)\s*(?:19|20)\d{2}\s*年|(?:和|跟|与|同)\s*(?:19|20)\d{2}\s*年(?:相)?比"
+    r"|(?:19|20)\d{2}\s*年的\s*[\d.一二两三四五六七八九十]+倍"
 )
 _EN_YEAR = re.compile(r"\b(?:in|for|of|during)\s+((?:19|20)\d{2})\b", re.I)
 _AGO = re.compile(
@@ -79,7 +82,10 @@ _DONE_ASKED = re.compile(
     r"\bhave\b.*\bbeen\b|\bwas\b.*\b(?:built|completed|finished|opened)\b",
     re.I,
 )
-_PLAN_ASKED = re.compile(r"打算|计划|准备|将要|要不要|会不会|\bplan|\bwill\b|\bgoing to\b", re.I)
+_PLAN_ASKED = re.compile(
+    r"打算|计划|准备|将要|要不要|会不会|目标|力争|\bplan|\bwill\b|\bgoing to\b|\btarget|\bgoal",
+    re.I,
+)
 
 
 _ADMIN_SUFFIX = "市县区镇乡州"

@@ -26,6 +26,7 @@ from ..questions import longest_run
 from ..types import AnswerStatus, Citation, Hit
 from .analysis import Analysis, AnswerType, event_patterns
 from .context import AnswerContext
+from .documents import document_label
 from .evidence import Candidate, Scope, base_year, candidates, coverage, scope_of, sentence_kind
 from .figures import figures
 from .leads import figure_lead_en, items_lead, partial_lead, yes_no_lead
@@ -151,10 +152,10 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     scope = scope_of(levels)
     kind = sentence_kind(c.text, c.section)
     year = _report_year(ev, c.doc_id)
-    if scope is None and year and kind != "other":
-        # a yearly report that says no other time: its plans are for its own year, its
-        # results for the year before ("2024年政府工作报告": 2024's targets, 2023's results)
-        scope = Scope("year", year if kind == "target" else year - 1)
+    if scope is None and year:
+        # a yearly report that says no other time: its results are the year before's, the
+        # rest (its plans) its own year's ("2024年政府工作报告": 2023's results, 2024's targets)
+        scope = Scope("year", year - 1 if kind == "achievement" else year)
     if k.places and not any(p[:-1] in c.text or p in c.text for p in k.places):
         return "place"
     if k.year and f"{k.year}年" not in c.text and not (scope and scope.year == k.year):
@@ -171,6 +172,10 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
         return "annual"
     if k.scope == "current" and kind == "target":
         return "current"
+    if k.status == "planned" and kind == "achievement" and a.wants_figure:
+        return "planned"  # a result is not the target asked for
+    if k.status == "done" and kind == "target" and a.wants_figure and not a.yes_no:
+        return "done"  # a target is not the result asked for
     if k.scope == "total" and _ANNUAL_PART.search(levels[0]):
         return "total"  # 全年完成投资35亿元 is one year's part of a total
     if a.answer_type == "date":
@@ -213,7 +218,12 @@ def typed_span(ev: Evidence) -> Outcome | None:
     # a place has a proper name: "哪个县" is not answered by 经济强县
     proper_only = bool(head) and all(ch in "区县市镇乡村州省" for ch in head)
     subject = subject_head(ev)
-    for c in ev.close():
+    # the sentences close to the best; when one of them fails only a constraint (another
+    # year, a target where a result was asked), the others of the wider pool are read too
+    first, wider = ev.close(), ev.close(margin=ev.rules.evidence_margin * 2, limit=12)
+    for c in first + [c for c in wider if c not in first]:
+        if found or (c not in first and not unmet_at):
+            break
         for sp in finder(c.text, a):
             if sp.kind in ("name", "items", "place", "term") and _restates(
                 a, sp.text, 0.7, whole=True
@@ -232,11 +242,11 @@ def typed_span(ev: Evidence) -> Outcome | None:
             # the clause is about what is asked: it names it in the report's words, or the
             # model puts it close to the question (a resident's own words)
             scope = c.text if a.answer_type == "named" else clause
-            # a name of the asked kind (…纲要 for 哪个规划纲要) needs the sentence to name the
-            # topic; another name, most of the topic (English topic words come from a
-            # dictionary: none of them is reliably the key one)
-            entity = a.answer_type in ("named", "place") and not a.english and not head
-            if not ev.names_topic(scope, strict=entity) and cos < ev.about_min:
+            # (a name of the asked kind, …纲要 for 哪个规划纲要, needs the sentence to name
+            # the topic at all)
+            # (a place names most of the topic; English topic words come from a dictionary)
+            strict = a.answer_type == "place" and not a.english
+            if not ev.names_topic(scope, strict=strict) and cos < ev.about_min:
                 continue
             if a.answer_type == "place" and subject and subject not in clause:
                 continue  # where the museum goes is said next to the museum
@@ -756,13 +766,43 @@ def compose(
 
 def _citations(index: Index, quotes: Sequence[Quote]) -> tuple[Citation, ...]:
     out = []
+    several = len(index.documents) > 1
     for n, (d, s, e, sec) in enumerate(quotes, start=1):
-        text = index.documents[d].text[s:e]
+        doc = index.documents[d]
+        text = doc.text[s:e]
         if not sec:
-            para = next((p for p in index.documents[d].paragraphs if p.start <= s < p.end), None)
+            para = next((p for p in doc.paragraphs if p.start <= s < p.end), None)
             sec = para.section if para else ()
-        out.append(Citation(n, d, sec, s, e, text, sentence_kind(text, sec)))
+        label = document_label(doc) if several else ""
+        out.append(Citation(n, d, sec, s, e, text, sentence_kind(text, sec), label))
     return tuple(out)
+
+
+def merge(parts: Sequence[tuple[str, Composition]]) -> Composition:
+    """One answer for the sides of a comparison: a cited line per side ("2023年：…；2024年：
+    …"), answered when every side is, partial when some are, refused when none is."""
+    shown = [(label, c) for label, c in parts if c.status != "refused"]
+    first = parts[0][1]
+    if not shown:
+        return first
+    lines, citations = [], []
+    for label, comp in shown:
+        offset = len(citations)
+        for c in comp.citations:
+            citations.append(replace(c, n=offset + c.n))
+        lines.append(f"{label}：{comp.direct_answer or '（见所引原文）'}")
+    if len(shown) < len(parts):
+        lines += [f"{label}：报告中没有找到" for label, c in parts if c.status == "refused"]
+    answered = len(shown) == len(parts) and all(c.status == "answered" for _, c in shown)
+    return Composition(
+        first.analysis,
+        "answered" if answered else "partial",
+        "evidence_found" if answered else "detail_missing",
+        "；".join(lines),
+        tuple(citations),
+        max(c.best_score for _, c in parts),
+        tuple(n for _, c in parts for n in c.notes),
+    )
 
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")

@@ -108,7 +108,10 @@ _MULTI = re.compile(
     r"十[一二三四五六七八九]五|“十[一二三四五六七八九]五”"
 )
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_BASE = re.compile(r"(?:较|比|是|与|和|同|跟)\s*((?:19|20)\d{2})\s*年")
+_BASE = re.compile(
+    r"(?:较|比|相比)\s*((?:19|20)\d{2})\s*年|(?:和|跟|与|同)\s*((?:19|20)\d{2})\s*年(?:相)?比"
+    r"|是\s*((?:19|20)\d{2})\s*年的"
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class Scope:
 
 def base_year(text: str) -> int | None:
     m = _BASE.search(text)
-    return int(m.group(1)) if m else None
+    return int(next(g for g in m.groups() if g)) if m else None
 
 
 def scope_of(levels: Sequence[str]) -> Scope | None:

@@ -60,6 +60,10 @@ def missing_text(a: Analysis, unmet: str | None) -> tuple[str, str]:
         return "目前的实际数字（报告给出的是目标）", "the current figure (it gives a target)"
     if unmet == "base_year":
         return "与所问年份相比的数字", "a comparison with the year asked about"
+    if unmet == "planned":
+        return "目标数字（报告给出的是已完成的情况）", "a target (it gives what was done)"
+    if unmet == "done":
+        return "实际完成的数字（报告给出的是目标）", "the actual figure (it gives a target)"
     if unmet == "total":
         return "总数（报告给出的是某一年完成的部分）", "the total (it gives one year's part)"
     if unmet == "event":

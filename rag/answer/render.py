@@ -18,7 +18,10 @@ def render(comp: Composition, hits: Sequence[Hit]) -> str:
         related = [f"- {' › '.join(h.chunk.section)}：{h.chunk.text}" for h in hits[:3]]
         return "\n".join([lead, "", "相关内容：", *related]) if related else lead
     labels = KIND_EN if a.english else KIND_ZH
-    quotes = [f"“{c.quote}”[{c.n}]（{labels[c.kind]}）" for c in comp.citations]
+    quotes = [
+        f"“{c.quote}”[{c.n}]（{labels[c.kind]}{'，' + c.document if c.document else ''}）"
+        for c in comp.citations
+    ]
     if a.english:
         lead = (
             f"{comp.direct_answer} [1]"
