@@ -22,6 +22,7 @@ from typing import Literal
 
 from ..conversation import Turn, resolve_followup
 from ..questions import is_english
+from .cues import cue, tsv
 from .figures import unit_categories
 from .normalize import Lexicon, Replacement, normalize
 
@@ -48,9 +49,7 @@ FIGURE_TYPES = frozenset({"rank", "ordinal", "date", "multiple", "money", "perce
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_SPLIT = re.compile(r"[,，;；:：]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[。!！?？])")
-_ASK_START = re.compile(
-    r"想问|请问|问一下|问问|想知道|想了解|了解一下|告诉我|我想问|i want to know|tell me", re.I
-)
+_ASK_START = cue("ask_start")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 # a year something is compared with: 较2015年, 比2020年, 和2015年比, 2015年的(1.5倍); not
 # the years of "2023年和2024年…分别" (two years asked about)
@@ -66,26 +65,12 @@ _EN_NUMBER = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "s
 _EN_NUMBER.update({"eight": 8, "nine": 9, "ten": 10})
 _RELATIVE = {"去年": -1, "上一年": -1, "今年": 0, "本年": 0, "明年": 1, "last year": -1}
 _RELATIVE.update({"this year": 0, "next year": 1})
-_ANNUAL = re.compile(
-    r"每年|一年|年均|每一年|一年里|一年内|当年|年度|\bper year\b|\beach year\b|\bannual|\ba year\b|"
-    r"\bevery year\b|去年|今年|明年|\blast year\b|\bthis year\b|\bnext year\b",
-    re.I,
-)
+_ANNUAL = cue("asked_annual")
 # "in all" (a total over the whole work, not one year's part); 经济总量 is a noun, not this
-_TOTAL = re.compile(r"一共|总共|累计|合计|总计|总投资|总额|\bin total\b|\btotal\b", re.I)
-_CURRENT = re.compile(
-    r"现在|目前|当前|如今|眼下|现有|已有|已经有|\bnow\b|\bcurrent(?:ly)?\b|\btoday\b", re.I
-)
-_DONE_ASKED = re.compile(
-    r"已经|了没|了吗|了没有|建成了|完成了|实现了|通车了|开通了|过去|以来|五年来|这几年|取得|成绩|成就|"
-    r"做了|干了|\balready\b|\bhas\b.*\bbeen\b|\bachieved\b|\bpast\b|"
-    r"\bhave\b.*\bbeen\b|\bwas\b.*\b(?:built|completed|finished|opened)\b",
-    re.I,
-)
-_PLAN_ASKED = re.compile(
-    r"打算|计划|准备|将要|要不要|会不会|目标|力争|\bplan|\bwill\b|\bgoing to\b|\btarget|\bgoal",
-    re.I,
-)
+_TOTAL = cue("asked_total")
+_CURRENT = cue("asked_current")
+_DONE_ASKED = cue("asked_done")
+_PLAN_ASKED = cue("asked_planned")
 
 
 _ADMIN_SUFFIX = "市县区镇乡州"
@@ -139,19 +124,19 @@ class Analysis:
 def answer_type_cues() -> tuple[tuple[AnswerType, re.Pattern[str]], ...]:
     return tuple(
         (kind, re.compile(pattern, re.I))  # type: ignore[misc]
-        for kind, pattern in _tsv("answer_types.tsv")
+        for kind, pattern in tsv("answer_types.tsv")
     )
 
 
 @lru_cache(maxsize=1)
 def guard_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in _tsv("guards.tsv"))
+    return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in tsv("guards.tsv"))
 
 
 @lru_cache(maxsize=1)
 def event_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """What happens at a date: a work's end (opens, runs) or start (resources/events.tsv)."""
-    return tuple((kind, re.compile(pattern)) for kind, pattern in _tsv("events.tsv"))
+    return tuple((kind, re.compile(pattern)) for kind, pattern in tsv("events.tsv"))
 
 
 @lru_cache(maxsize=1)
@@ -160,16 +145,6 @@ def question_words() -> frozenset[str]:
     return frozenset(
         w for line in text.splitlines() if not line.startswith("#") for w in line.split()
     )
-
-
-def _tsv(name: str) -> list[tuple[str, str]]:
-    text = resources.files("rag").joinpath(f"resources/{name}").read_text(encoding="utf-8")
-    rows = []
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            kind, pattern = line.split("\t", 1)
-            rows.append((kind.strip(), pattern.strip()))
-    return rows
 
 
 def language(text: str) -> Lang:
@@ -298,9 +273,7 @@ def constraints(
 
 
 # words ending in 区 that name a kind of area, not a place (老旧小区, 开发区, 景区)
-_COMMON_AREA = re.compile(
-    r"(?:小|园|城|景|社|片|开发|新|示范|功能|集聚|保护|山|库|主城|老城|核心|试验|自贸|校)区$"
-)
+_COMMON_AREA = cue("common_area")
 
 
 def place_names(text: str, words: Callable[[str], list[str]]) -> list[str]:
@@ -346,7 +319,8 @@ class Analyzer:
     frequency: Callable[[str], int] = lambda w: 0  # a word's count in the general dictionary
 
     def __call__(self, question: str, history: Sequence[Turn] = ()) -> Analysis:
-        known = (lambda w: w in self.lexicon.corpus) if self.lexicon else None
+        lexicon = self.lexicon
+        known = (lambda w: w in lexicon.corpus) if lexicon is not None else None
         text = normalize(question, known, self.words)
         replacements: tuple[Replacement, ...] = ()
         lang = language(text)

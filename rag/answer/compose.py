@@ -26,6 +26,7 @@ from ..questions import longest_run
 from ..types import AnswerStatus, Citation, Hit
 from .analysis import Analysis, AnswerType, event_patterns
 from .context import AnswerContext
+from .cues import cue
 from .documents import document_label
 from .evidence import Candidate, Scope, base_year, candidates, coverage, scope_of, sentence_kind
 from .figures import figures
@@ -185,7 +186,7 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     return None
 
 
-_ANNUAL_PART = re.compile(r"全年|年度|当年|今年|本年")
+_ANNUAL_PART = cue("figure_one_year_part")
 
 
 def _events(text: str) -> set[str]:
@@ -216,7 +217,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     # 大力发展…食品饮料产业")
     head = category_head(ev) if a.answer_type == "named" else None
     # a place has a proper name: "哪个县" is not answered by 经济强县
-    proper_only = bool(head) and all(ch in "区县市镇乡村州省" for ch in head)
+    proper_only = head is not None and all(ch in "区县市镇乡村州省" for ch in head)
     subject = subject_head(ev)
     # the sentences close to the best; when one of them fails only a constraint (another
     # year, a target where a result was asked), the others of the wider pool are read too
@@ -448,7 +449,7 @@ def _node_kind(ev: Evidence, node: Point, doc_id: str) -> str:
     para = next((p for p in doc.paragraphs if p.start <= node.body_start < p.end), None)
     section = para.section if para else ()
     spans = split_sentences(doc.text[node.body_start : node.body_end], node.body_start)[:4]
-    kinds = [sentence_kind(doc.text[s:e], section) for s, e in spans]
+    kinds: list[str] = [sentence_kind(doc.text[s:e], section) for s, e in spans]
     return max(("achievement", "target"), key=kinds.count)
 
 
@@ -785,7 +786,8 @@ def merge(parts: Sequence[tuple[str, Composition]]) -> Composition:
     first = parts[0][1]
     if not shown:
         return first
-    lines, citations = [], []
+    lines: list[str] = []
+    citations: list[Citation] = []
     for label, comp in shown:
         offset = len(citations)
         for c in comp.citations:

@@ -9,7 +9,7 @@ dominated by pinyin of its words) and happens in :meth:`rag.pipeline.Pipeline.lo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ class AnswerContext:
         index: Index,
         keyword: KeywordIndex,
         english_terms: Callable[[str], list[str]] = lambda q: [],
-        english_words: Sequence[str] = (),
+        english_words: Iterable[str] = (),
     ) -> AnswerContext:
         t0 = time.perf_counter()
         tok = keyword.tokenizer

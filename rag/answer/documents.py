@@ -33,7 +33,7 @@ class Item:
 
 def _cities(docs: Iterable[Document]) -> dict[str, str]:
     """City key (without 市/县 suffix) → the city as the documents write it."""
-    out = {}
+    out: dict[str, str] = {}
     for d in docs:
         if d.city:
             out.setdefault(place_key(d.city), d.city)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..types import CitationKind, Hit
+from .cues import cue
 from .figures import figures
 
 if TYPE_CHECKING:
@@ -101,12 +102,8 @@ def candidates(
 
 # --------------------------------------------------------------------------- time scope
 
-_ANNUAL = re.compile(r"年均|每年|一年|当年|年度")
-_MULTI = re.compile(
-    r"(?:[两三四五六七八九十]|\d{1,2})\s*年(?:来|内|间|中|行动)|(?:今后|未来|过去|近|连续)\s*"
-    r"(?:[两三四五六七八九十]|\d{1,2})\s*年|累计|\d{4}\s*[—–\-~至到]\s*\d{4}\s*年|"
-    r"十[一二三四五六七八九]五|“十[一二三四五六七八九]五”"
-)
+_ANNUAL = cue("figure_annual")
+_MULTI = cue("figure_multi_year")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _BASE = re.compile(
     r"(?:较|比|相比)\s*((?:19|20)\d{2})\s*年|(?:和|跟|与|同)\s*((?:19|20)\d{2})\s*年(?:相)?比"
@@ -146,14 +143,10 @@ def scope_of(levels: Sequence[str]) -> Scope | None:
 
 # --------------------------------------------------------------------------- done or planned
 
-_ACHIEVEMENT_MARKS = re.compile(
-    r"五年来|过去[一二三四五六七八九十\d]+年|已经|已|实现了|取得了|取得|获评|获批|获得|蝉联|圆满收官|"
-    r"顺利完成|完成率|通过国家|增至|分别增长|分别下降|下降\d|增长\d|建成国家|成功创建|全面落实|"
-    r"有效落实|得到|解决了|建成投产|投入使用|开工建设了|达到了"
-)
-_TARGET_MARKS = re.compile(r"力争|争创|今后|未来|提高到|达到.{0,12}以上|将|计划|预计|确保|目标")
-_REVIEW_SECTION = re.compile(r"回顾|过去|五年来|成绩|成就|上一年|(?:19|20)\d{2}年工作")
-_PLAN_SECTION = re.compile(r"今后|主要目标|指导思想|任务|计划|考虑|打算|重点工作|总体要求|目标")
+_ACHIEVEMENT_MARKS = cue("achievement_marks")
+_TARGET_MARKS = cue("target_marks")
+_REVIEW_SECTION = cue("review_section")
+_PLAN_SECTION = cue("plan_section")
 
 
 def sentence_kind(sentence: str, section: Sequence[str]) -> CitationKind:
