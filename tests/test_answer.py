@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import FAKE_RULES, SEEDS, FakeEmbedder
 
-from rag.answer.compose import _quoted_supported
+from rag.answer.compose import quoted_supported
 from rag.config import Settings
 from rag.conversation import Turn
 from rag.index import build_index
@@ -57,7 +57,7 @@ def test_markers_are_numbered_in_order_and_all_resolve(pipe, question):
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_every_figure_of_the_direct_answer_is_in_a_cited_sentence(pipe, question):
     a = pipe.answer(question)
-    assert _quoted_supported(a.direct_answer, a.citations)
+    assert quoted_supported(a.direct_answer, a.citations)
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
@@ -69,10 +69,10 @@ def test_status_and_refused_agree(pipe, question):
 
 def test_the_figure_check():
     c = Citation(1, "d", ("s",), 0, 10, "新增就业26.2万人。")
-    assert _quoted_supported("新增就业26.2万人", [c])
-    assert not _quoted_supported("新增就业99.9万人", [c])
-    assert _quoted_supported("共2项：新增就业26.2万人；其他", [c])  # the count is not quoted
-    assert _quoted_supported("262,000 people — achieved: “新增就业26.2万人”", [c])
+    assert quoted_supported("新增就业26.2万人", [c])
+    assert not quoted_supported("新增就业99.9万人", [c])
+    assert quoted_supported("共2项：新增就业26.2万人；其他", [c])  # the count is not quoted
+    assert quoted_supported("262,000 people — achieved: “新增就业26.2万人”", [c])
 
 
 def test_markup_and_injection_are_just_questions(pipe):

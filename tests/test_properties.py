@@ -21,7 +21,7 @@ from conftest import SEEDS, FakeEmbedder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rag.answer.compose import _quoted_supported
+from rag.answer.compose import quoted_supported
 from rag.chunking import chunk_document
 from rag.config import Settings
 from rag.index import build_index
@@ -225,7 +225,7 @@ def test_answers_keep_the_citation_contract(pipe: Pipeline, question: str) -> No
     assert markers <= {c.n for c in a.citations}, (markers, a.answer)
     if a.citations:
         assert markers == {c.n for c in a.citations}
-    assert _quoted_supported(a.direct_answer, a.citations)
+    assert quoted_supported(a.direct_answer, a.citations)
     if a.refused:
         assert a.direct_answer == "" and a.citations == ()
     elif a.direct_answer:

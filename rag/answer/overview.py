@@ -1,0 +1,157 @@
+"""The overview strategy: a section's own points, each with its key clauses; or, when
+no section is named, the best sentences on the topic."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..chunking import clause_text, split_clauses, split_sentences
+from .evidence import coverage, sentence_kind
+from .figures import figures
+from .leads import items_lead
+from .outline import Point
+from .spans import is_list
+
+if TYPE_CHECKING:
+    pass
+
+from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote, candidate_at, fits, shown
+
+
+def _key_clauses(
+    ev: Evidence, doc_id: str, start: int, end: int, limit: int
+) -> list[tuple[str, Quote]]:
+    """Up to ``limit`` clauses of the text ``[start, end)`` that carry its content: those
+    stating a figure first (closest to the question first, shown in document order), else
+    the clause closest to the question; each with the sentence to cite."""
+    doc = ev.index.documents[doc_id]
+    scored: list[tuple[float, int, str, Quote]] = []
+    for s, e in split_sentences(doc.text[start:end], start):
+        c = candidate_at(ev, doc_id, s, e)
+        if c is None:
+            continue
+        for cs, ce in split_clauses(c.text, c.start):
+            t = clause_text(doc.text[cs:ce])
+            if len(t) < 4:
+                continue
+            # what a point says: its figures first, then its enumerations, then the rest
+            bonus = 1.0 if any(f.kind not in ("date", "period") for f in figures(t)) else 0.0
+            bonus = bonus or (0.5 if is_list(t) else 0.0)
+            cos = ev.ctx.clause_cos(doc_id, cs, ev.query_vector)
+            scored.append((cos + bonus, cs, t, ev.quote(c)))
+    top = sorted(scored, key=lambda x: -x[0])[:limit]
+    return [(t, q) for _, _, t, q in sorted(top, key=lambda x: x[1])]
+
+
+def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list[Quote]]]:
+    """The points under ``node``, each as "label（key clauses）" with the sentences to cite;
+    a leaf's points are the clauses of its sentences that state figures (or its sentences)."""
+    doc = ev.index.documents[doc_id]
+    out: list[tuple[str, list[Quote]]] = []
+    if not node.children:
+        for s, e in split_sentences(doc.text[node.end : node.body_end], node.end):
+            c = candidate_at(ev, doc_id, s, e)
+            if c is None or len(c.text.strip()) < 6:
+                continue
+            out += [(t, [ev.quote(c)]) for t in shown(ev, c)]
+        return out[: ev.rules.max_items]
+    first = node.children[0]
+    intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
+    for t, q in intro:
+        if any(f.kind not in ("date", "period") for f in figures(t)):
+            out.append((t, [q]))
+    for p in node.children[: ev.rules.max_items]:
+        keys = _key_clauses(ev, doc_id, p.end, p.body_end, 2)
+        label = p.label.strip()
+        said = [t for t, _ in keys if t != label]
+        text = f"{label}（{'；'.join(said)}）" if said else label
+        out.append((text, [q for _, q in keys] or [(doc_id, p.start, p.end, ())]))
+    return out
+
+
+def _node_kind(ev: Evidence, node: Point, doc_id: str) -> str:
+    """Whether a point reports results or plans (the kind of most of its first sentences)."""
+    doc = ev.index.documents[doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= node.body_start < p.end), None)
+    section = para.section if para else ()
+    spans = split_sentences(doc.text[node.body_start : node.body_end], node.body_start)[:4]
+    kinds: list[str] = [sentence_kind(doc.text[s:e], section) for s, e in spans]
+    return max(("achievement", "target"), key=kinds.count)
+
+
+def _node_for(ev: Evidence) -> tuple[Point, str] | None:
+    """The outline point an overview question names: among the points holding the best
+    sentences, one whose label covers most of the topic (IDF-weighted; at least
+    ``rules.node_label_min``), of the time asked about (results or plans); a point with points
+    under it is preferred to one of them that names the topic only a little better."""
+    a = ev.analysis
+    want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
+    best: tuple[float, int, Point, str] | None = None
+    seen: set[int] = set()
+    for c in ev.wide[:6]:
+        root = ev.ctx.outlines.get(c.doc_id)
+        if root is None:
+            continue
+        for node in root.path_to(c.start)[1:]:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if a.english:
+                cov = ev.ctx.sentence_cos(c.doc_id, node.start, ev.query_vector) - 0.3
+            else:
+                cov = coverage(node.label, a.topic, ev.ctx.idf)
+            if cov < ev.rules.node_label_min:
+                continue
+            if want and not fits(_node_kind(ev, node, c.doc_id), want):
+                continue
+            body = ev.index.documents[c.doc_id].text[node.end : node.body_end]
+            if len(node.children) < 2 and len(split_sentences(body)) < 2:
+                continue
+            score = cov + (ev.rules.node_parent_bonus if node.children else 0.0)
+            if best is None or score > best[0] or score == best[0] and node.depth > best[1]:
+                best = (score, node.depth, node, c.doc_id)
+    return (best[2], best[3]) if best else None
+
+
+def overview(ev: Evidence, *, gather: bool = True) -> Outcome | None:
+    """A question about a theme or section: the section's own points, in order, each with
+    its key clauses, cited; when no section is named, the best sentences on the topic (of
+    the time asked about), in document order (unless ``gather`` is off)."""
+    found = _node_for(ev)
+    if found is not None:
+        node, doc_id = found
+        items = _point_items(ev, node, doc_id)
+        if len(items) < 2:
+            return None
+    elif gather:
+        items = _gathered(ev)
+        if not items:
+            return None
+    else:
+        return None
+    extra = found is None  # a section's points are complete; gathered sentences may not be
+    texts = list(dict.fromkeys(t for t, _ in items))  # the report repeats itself at times
+    quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
+    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=extra)
+
+
+def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
+    """The sentences within ``rules.gather_margin`` of the best, of the time asked about,
+    each shown by its clauses that state figures (or its best clause), in document order."""
+    want = {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
+    picked = [
+        c
+        for c in ev.close(margin=ev.rules.gather_margin, limit=12)
+        if len(c.text) >= MIN_SUPPORT_CHARS
+        and (not want or fits(sentence_kind(c.text, c.section), want))
+    ][: ev.rules.max_items]
+    picked.sort(key=lambda c: (c.doc_id, c.start))
+    out: list[tuple[str, list[Quote]]] = []
+    for c in picked:
+        out.append(("；".join(shown(ev, c)[:3]), [ev.quote(c)]))
+    return out
+
+
+def section_points(ev: Evidence) -> Outcome | None:
+    """The points of the outline section a list question names ("主要目标里有哪些…")."""
+    return overview(ev, gather=False)

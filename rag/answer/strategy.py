@@ -1,0 +1,177 @@
+"""What every answer strategy works from (:class:`Evidence`) and gives back
+(:class:`Outcome`), and the small readings of evidence they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..chunking import clause_text, split_clauses
+from ..questions import longest_run
+from ..types import AnswerStatus
+from .analysis import Analysis
+from .context import AnswerContext
+from .evidence import Candidate, coverage, sentence_kind
+from .figures import figures
+from .rules import Rules
+from .spans import Span, clause_of
+
+if TYPE_CHECKING:
+    from ..index import Index
+
+
+Quote = tuple[str, int, int, tuple[str, ...]]  # doc_id, start, end, section
+MIN_SUPPORT_CHARS = 16  # a shorter line (a bare topic line) supports nothing on its own
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: AnswerStatus
+    direct: str
+    quotes: tuple[Quote, ...]
+    reason: str = "evidence_found"
+    unmet: str | None = None
+    extra_quotes: bool = True  # add other close sentences as support
+
+
+@dataclass
+class Evidence:
+    """What every strategy works from."""
+
+    analysis: Analysis
+    cands: list[Candidate]
+    wide: list[Candidate]  # from more passages (lists, overviews)
+    ctx: AnswerContext
+    query_vector: np.ndarray | None
+    rules: Rules
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def index(self) -> Index:
+        return self.ctx.index
+
+    @property
+    def best(self) -> Candidate:
+        return self.cands[0]
+
+    def close(self, margin: float | None = None, limit: int = 8) -> list[Candidate]:
+        """Candidates within ``margin`` of the best one (the best always)."""
+        m = self.rules.evidence_margin if margin is None else margin
+        out = [c for c in self.cands[:limit] if c.score >= self.best.score - m]
+        return out or self.cands[:1]
+
+    def visible(self, words: Sequence[str]) -> list[str]:
+        return [w for w in words if self.ctx.idf(w) > 0]
+
+    def names_topic(self, text: str, *, strict: bool = False) -> bool:
+        """Whether ``text`` holds one of the words (the report's own) naming what is asked;
+        the situation told before a long question's ask does not count when the ask has some.
+        ``strict``: at least half of them, weighted by how specific they are (IDF)."""
+        focus = self.visible(self.analysis.focus) or self.visible(self.analysis.topic)
+        if strict and focus:
+            return coverage(text, focus, self.ctx.idf) >= 0.5
+        return any(w in text for w in focus)
+
+    @property
+    def about_min(self) -> float:
+        r = self.rules
+        return r.about_min_en if self.analysis.english else r.about_min
+
+    def quote(self, c: Candidate) -> Quote:
+        return (c.doc_id, c.start, c.end, c.section)
+
+    def best_clause(self, c: Candidate, need: Callable[[str], bool] = lambda t: True) -> str:
+        """The clause of ``c`` closest to the question in the model's space (clause vectors
+        are stored in the index), among those that ``need`` accepts."""
+        best, best_cos = "", -2.0
+        for s, e in split_clauses(c.text, c.start):
+            text = clause_text(self.index.documents[c.doc_id].text[s:e])
+            if len(text) < 4 or not need(text):
+                continue
+            cos = self.ctx.clause_cos(c.doc_id, s, self.query_vector)
+            cos += self.rules.keyword_weight * coverage(text, self.analysis.topic, self.ctx.idf)
+            if cos > best_cos:
+                best, best_cos = text, cos
+        return best or clause_text(c.text)
+
+
+# --------------------------------------------------------------------------- constraints
+
+
+def restates(a: Analysis, text: str, share: float = 0.6, *, whole: bool = False) -> bool:
+    """Whether ``text`` is mostly (``share``, one run) the words of the part that asks (of
+    the whole question, with ``whole``)."""
+    t = text.strip("“”。 ")
+    return bool(t) and longest_run(t, a.text if whole else a.ask) >= share * len(t)
+
+
+def clause_with(c: Candidate, span: Span) -> str:
+    cs, ce = clause_of(c.text, span)
+    return clause_text(c.text[cs:ce])
+
+
+def figure_clauses(c: Candidate) -> list[str]:
+    """The clauses of ``c`` that state a figure (not a date), as shown."""
+    out = []
+    for s, e in split_clauses(c.text):
+        t = clause_text(c.text[s:e])
+        if any(f.kind not in ("date", "period") for f in figures(t)):
+            out.append(t)
+    return out
+
+
+def candidate_at(ev: Evidence, doc_id: str, s: int, e: int) -> Candidate | None:
+    """A sentence of the document as a candidate (scored against the question)."""
+    doc = ev.index.documents[doc_id]
+    j = ev.ctx.sentence_rows.get((doc_id, s))
+    if j is None:
+        return None
+    cos = ev.ctx.sentence_cos(doc_id, s, ev.query_vector)
+    end = int(ev.index.sentences.end[j])
+    para = next((p for p in doc.paragraphs if p.start <= s < p.end), None)
+    section = para.section if para else ()
+    return Candidate(doc_id, section, s, end, doc.text[s:end], cos, cos, 0.0, 99, j)
+
+
+def shown(ev: Evidence, c: Candidate) -> list[str]:
+    """How a sentence is shown as a point: its clauses that state figures, else the whole
+    sentence when short, else its clause closest to the question."""
+    with_fig = figure_clauses(c)
+    if with_fig:
+        return with_fig
+    text = c.text.strip().rstrip("。；;")
+    return [text if len(text) <= 80 else ev.best_clause(c)]
+
+
+def fits(kind: str, want: str) -> bool:
+    """A sentence fits the time asked about unless it is of the other kind (a plan where
+    results were asked, or a result where plans were)."""
+    return kind == want or kind == "other"
+
+
+def wanted_kind(ev: Evidence) -> str | None:
+    return {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
+
+
+def leading(ev: Evidence) -> Candidate:
+    """The best sentence that says something (a bare topic line restating the question does
+    not lead), of the time asked about (results or plans) when one of the close ones is."""
+    want = wanted_kind(ev)
+    says = [
+        c
+        for c in ev.close(limit=6)
+        if len(c.text) >= MIN_SUPPORT_CHARS or not restates(ev.analysis, c.text)
+    ]
+    timely = [c for c in says if want and fits(sentence_kind(c.text, c.section), want)]
+    return (timely or says or [ev.best])[0]
+
+
+def unrelated(ev: Evidence, c: Candidate) -> bool:
+    """The best sentence neither names what is asked in the report's words nor is close to
+    the question in the model's space: the report does not speak of it."""
+    r = ev.rules
+    weak = r.weak_min_en if ev.analysis.english else r.weak_min
+    return not ev.names_topic(c.text) and c.cos < weak
