@@ -1,11 +1,12 @@
 """Composition: from the analysed question and the retrieved passages to a cited answer.
 
-question analysis (:mod:`.analysis`) → evidence (:mod:`.evidence`) → answerability → answer
-extraction by strategy (below) → leads (:mod:`.leads`).
+question analysis (:mod:`.analysis`) → evidence (:mod:`.evidence`) → answerability (the
+refusal threshold here, the constraints in :mod:`.constraints`) → answer extraction by
+strategy (:mod:`.typed`, :mod:`.lists`, :mod:`.overview`) → leads (:mod:`.leads`).
 
-A strategy is a small function that gets the :class:`Evidence` and returns an
-:class:`Outcome` or ``None``; :data:`STRATEGIES` says which strategies each answer type tries,
-in order. Three outcomes, each said plainly: *answered*; *partial* — the report speaks of the
+A strategy is a small function that gets the :class:`~.strategy.Evidence` and returns an
+:class:`~.strategy.Outcome` or ``None``; :data:`STRATEGIES` says which strategies each answer
+type tries, in order. Three outcomes, each said plainly: *answered*; *partial* — the report speaks of the
 subject but does not give what was asked (a rough standing where a rank was asked, a count
 where names were, a five-year total where one year's figure was, a target where the current
 figure was), cited; and *refused* — the report does not speak of it, or the question is not
