@@ -3,10 +3,11 @@
 ``RAG_EMBEDDING_ENGINE=onnx`` runs the fp32 graph exported from the materialized
 sentence-transformers directory (its vectors equal sentence-transformers' to cosine 1.00000);
 ``onnx-int8`` runs the int8 graph for queries and keeps the fp32 graph for passages (see the
-README, "Embedding engines", for why). Per text: ``tokenizers`` with the directory's own
-``tokenizer.json`` (the same ids as the sentence-transformers tokenizer), the token rows
-looked up in a memory-mapped table, the graph, then mean pooling over the attention mask and
-L2 normalization in numpy. Texts longer than the model's limit are windowed exactly as
+README, "Embedding engines", for why). Per text: the directory's own ``tokenizer.json``
+(:mod:`rag.unigram`: ``tokenizers``' pipeline with a compact vocabulary; the same ids as the
+sentence-transformers tokenizer), the token rows read from the token-embedding table on disk,
+the graph, then mean pooling over the attention mask and L2 normalization in numpy. Texts
+longer than the model's limit are windowed exactly as
 :meth:`rag.embedding.SentenceTransformerEmbedder._embed_windows` does.
 
 The graph is made on first use by :func:`ensure_graph`: ``python -m rag.onnx_export`` in a
@@ -21,7 +22,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import subprocess
@@ -37,6 +37,7 @@ import numpy as np
 
 from .config import Settings
 from .onnx_export import GRAPH, GRAPH_INT8, WORD_EMBEDDINGS
+from .unigram import TokenIds, load_tokenizer
 
 MANIFEST_NAME = "onnx-manifest.json"
 MANIFEST_FORMAT = 1
@@ -247,28 +248,49 @@ def max_seq_length(model_dir: Path) -> int:
     return int(min(tok, _json(model_dir / "config.json").get("max_position_embeddings", 512)))
 
 
-def open_table(path: Path) -> np.ndarray:
-    """The ``.npy`` token-embedding table as a read-only memory map.
+class TokenTable:
+    """The ``.npy`` token-embedding table, read row by row with ``os.pread``.
 
-    ``MADV_RANDOM`` stops the kernel from mapping 64 KB around every touched row (fault-around
-    and read-ahead): a query reads a few dozen rows of 1.5 KB, and without it the process's
-    RSS grows by 64 KB per distinct token seen.
+    A query needs a few dozen of the table's 250,037 rows (384 MB in all). The rows are read
+    from the page cache when needed, not held: a memory map would add every touched page to
+    the process's RSS (and the kernel maps 64 KB around each fault, so the whole table soon
+    counts), holding the table in memory would add 384 MB.
     """
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        read = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read(f)
-        offset = f.tell()
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    if fortran or dtype != np.float32 or len(shape) != 2:
-        raise OnnxEngineError(f"{path}: expected a C-order float32 matrix, got {dtype} {shape}")
-    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-        mm.madvise(mmap.MADV_RANDOM)
-    return np.ndarray(shape, dtype=np.float32, buffer=mm, offset=offset)
+
+    def __init__(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read(f)
+            self._offset = f.tell()
+        if fortran or dtype != np.float32 or len(shape) != 2:
+            raise OnnxEngineError(f"{path}: expected a C-order float32 matrix, got {dtype} {shape}")
+        self.rows, self.dim = int(shape[0]), int(shape[1])
+        self._row_bytes = self.dim * 4
+        self._fd = os.open(path, os.O_RDONLY)
+        if os.fstat(self._fd).st_size < self._offset + self.rows * self._row_bytes:
+            os.close(self._fd)
+            raise OnnxEngineError(f"{path} is truncated")
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray:
+        """Rows of ``ids`` (any shape) → float32 array of shape ``ids.shape + (dim,)``."""
+        unique, inverse = np.unique(ids, return_inverse=True)
+        if len(unique) and not 0 <= unique[0] <= unique[-1] < self.rows:
+            raise ValueError(f"token id out of range 0..{self.rows - 1}")
+        out = np.empty((len(unique), self.dim), dtype=np.float32)
+        for k, i in enumerate(unique.tolist()):
+            raw = os.pread(self._fd, self._row_bytes, self._offset + i * self._row_bytes)
+            out[k] = np.frombuffer(raw, dtype=np.float32)
+        return out[inverse.reshape(ids.shape)]
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
 
 # --------------------------------------------------------------------------- the engine
@@ -284,8 +306,8 @@ class OnnxEmbedder:
         self.engine = engine
         self.model_id = settings.embedding_model
         self.graph_dir: Path | None = None
-        self._tok: Any = None
-        self._table: np.ndarray | None = None
+        self._tok: TokenIds | None = None
+        self._table: TokenTable | None = None
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._head: list[int] = []
@@ -309,7 +331,7 @@ class OnnxEmbedder:
             check_model_dir(model_dir)
             self.graph_dir = ensure_graph(model_dir, self.settings.model_cache_dir)
             tok = self._load_tokenizer(model_dir)
-            self._table = open_table(self.graph_dir / WORD_EMBEDDINGS)
+            self._table = TokenTable(self.graph_dir / WORD_EMBEDDINGS)
             self._session(GRAPHS[self.engine][0])
             self._tok = tok  # last: a failed load is tried again in full
         except ImportError as exc:
@@ -321,23 +343,22 @@ class OnnxEmbedder:
             raise EmbedderError(str(exc)) from exc
         return self
 
-    def _load_tokenizer(self, model_dir: Path) -> Any:
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        tok.no_truncation()
-        tok.no_padding()
+    def _load_tokenizer(self, model_dir: Path) -> TokenIds:
         config = _json(model_dir / "tokenizer_config.json")
         # transformers' split_special_tokens: "<s>" inside a text is plain text
-        tok.encode_special_tokens = bool(config.get("split_special_tokens", False))
-        probe = tok.encode("x", add_special_tokens=False).ids
-        full = tok.encode("x").ids
+        tok = load_tokenizer(
+            model_dir / "tokenizer.json",
+            split_special_tokens=bool(config.get("split_special_tokens", False)),
+        )
+        probe = tok.ids("x", add_special_tokens=False)
+        full = tok.ids("x")
         at = next((i for i in range(len(full)) if full[i : i + len(probe)] == probe), None)
         if at is not None:  # the special tokens the tokenizer wraps around a text
             self._head, self._tail = list(full[:at]), list(full[at + len(probe) :])
         self._window = max_seq_length(model_dir) - len(self._head) - len(self._tail)
-        pad = config.get("pad_token")
-        self._pad = (tok.token_to_id(pad) if isinstance(pad, str) else None) or 0
+        # what sentence-transformers pads with; masked out, but int8 activations are
+        # quantized per batch, padding included
+        self._pad = int(_json(model_dir / "config.json").get("pad_token_id") or 0)
         return tok
 
     def _session(self, graph: str) -> Any:
@@ -362,15 +383,20 @@ class OnnxEmbedder:
             self.settings = self.settings.model_copy(update={"embedding_threads": n})
             self._sessions.clear()
 
+    def _tokenizer(self) -> TokenIds:
+        tok = self.load()._tok
+        assert tok is not None
+        return tok
+
     @property
     def dim(self) -> int:
         table = self.load()._table
         assert table is not None
-        return int(table.shape[1])
+        return table.dim
 
     def token_count(self, text: str, *, is_query: bool = False) -> int:
         prefix = self.settings.query_prefix if is_query else self.settings.passage_prefix
-        return len(self.load()._tok.encode(prefix + text).ids)
+        return len(self._tokenizer().ids(prefix + text))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         prefixed = [self.settings.query_prefix + t for t in texts]
@@ -392,11 +418,11 @@ class OnnxEmbedder:
             return sums
         from tqdm import tqdm
 
-        session = self._session(graph)
+        session, tok = self._session(graph), self._tokenizer()
         owner: list[int] = []
         windows: list[list[int]] = []
-        for i, enc in enumerate(self._tok.encode_batch(texts, add_special_tokens=False)):
-            ids = enc.ids
+        for i, text in enumerate(texts):
+            ids = tok.ids(text, add_special_tokens=False)
             for a in range(0, max(len(ids), 1), w):
                 owner.append(i)
                 windows.append(ids[a : a + w])
@@ -433,7 +459,7 @@ class OnnxEmbedder:
         if batch:
             yield batch
 
-    def _forward(self, session: Any, table: np.ndarray, windows: list[list[int]]) -> np.ndarray:
+    def _forward(self, session: Any, table: TokenTable, windows: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of one padded batch of windows."""
         seqs = [self._head + win + self._tail for win in windows]
         width = max(map(len, seqs))
@@ -442,6 +468,6 @@ class OnnxEmbedder:
         for k, s in enumerate(seqs):
             ids[k, : len(s)] = s
             mask[k, : len(s)] = 1
-        (hidden,) = session.run(None, {"inputs_embeds": table[ids], "attention_mask": mask})
+        (hidden,) = session.run(None, {"inputs_embeds": table.lookup(ids), "attention_mask": mask})
         m = mask.astype(np.float32)
         return np.einsum("bld,bl->bd", hidden, m) / np.maximum(m.sum(axis=1, keepdims=True), 1e-9)

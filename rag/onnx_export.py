@@ -7,10 +7,9 @@
   sequence axes, eager attention);
 - ``model-int8.onnx``: the same graph with its MatMul weights quantized to int8 per output
   channel (``onnxruntime.quantization.quantize_dynamic``);
-- ``word_embeddings.npy``: the token-embedding table (float32), looked up in numpy by
-  :mod:`rag.onnx_engine` from a memory map. It is 384 of the model's 470 MB and a query
-  touches a few dozen of its 250,037 rows, so keeping it out of the graph keeps the server's
-  memory small.
+- ``word_embeddings.npy``: the token-embedding table (float32), read row by row by
+  :mod:`rag.onnx_engine`. It is 384 of the model's 470 MB and a query needs a few dozen of
+  its 250,037 rows, so keeping it out of the graph keeps the server's memory small.
 
 Mean pooling and normalization are not in the graph: the engine does them in numpy, like
 sentence-transformers' Pooling and Normalize modules. This module imports torch; the engine
