@@ -271,10 +271,9 @@ class TokenTable:
             raise OnnxEngineError(f"{path}: expected a C-order float32 matrix, got {dtype} {shape}")
         self.rows, self.dim = int(shape[0]), int(shape[1])
         self._row_bytes = self.dim * 4
-        self._fd = os.open(path, os.O_RDONLY)
-        if os.fstat(self._fd).st_size < self._offset + self.rows * self._row_bytes:
-            os.close(self._fd)
+        if path.stat().st_size < self._offset + self.rows * self._row_bytes:
             raise OnnxEngineError(f"{path} is truncated")
+        self._fd = os.open(path, os.O_RDONLY)
 
     def lookup(self, ids: np.ndarray) -> np.ndarray:
         """Rows of ``ids`` (any shape) → float32 array of shape ``ids.shape + (dim,)``."""

@@ -110,9 +110,10 @@ LEAN_SPLIT, LIB_SPLIT = LeanTokenizer(tiny_config(split=True)), library(tiny_con
 def test_ids_equal_the_librarys(text: str) -> None:
     for lean, lib in ((LEAN, LIB), (LEAN_SPLIT, LIB_SPLIT)):
         assert lean.ids(text) == lib.encode(text).ids, text
-        assert lean.ids(text, add_special_tokens=False) == lib.encode(
-            text, add_special_tokens=False
-        ).ids
+        assert (
+            lean.ids(text, add_special_tokens=False)
+            == lib.encode(text, add_special_tokens=False).ids
+        )
 
 
 def test_ties_and_unknown_runs_resolve_like_the_library() -> None:
