@@ -556,6 +556,13 @@ def serve(port: int) -> int:
 
     def load_embedder(settings: Any) -> Any:
         emb = original(settings)
+        # BENCH_ORT_CONFIG="key=value,...": onnxruntime session config entries to try
+        extra = os.environ.get("BENCH_ORT_CONFIG")
+        if extra and hasattr(emb, "session_config"):
+            emb.session_config.update(kv.split("=", 1) for kv in extra.split(","))
+            emb.set_threads(settings.embedding_threads)  # the sessions are made again
+            emb.embed_queries(["预热"])
+            print(f"ORT_CONFIG {emb.session_config}", flush=True)
         print(f"EMBED_THREADS {threads_in_effect(emb)}", flush=True)
         return emb
 

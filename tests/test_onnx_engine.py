@@ -257,7 +257,7 @@ def int8(cache: Path, onnx: oe.OnnxEmbedder) -> oe.OnnxEmbedder:
 
 @pytest.fixture(scope="module")
 def st(cache: Path):  # type: ignore[no-untyped-def]
-    return load_embedder(Settings(model_cache_dir=cache))
+    return load_embedder(Settings(model_cache_dir=cache, embedding_engine="sentence-transformers"))
 
 
 @pytest.fixture(scope="module")
@@ -377,6 +377,7 @@ def test_the_thread_setting_reaches_onnxruntime(onnx: oe.OnnxEmbedder) -> None:
         onnx.set_threads(1)
         opts = onnx._session(GRAPH).get_session_options()
         assert opts.intra_op_num_threads == 1
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
         assert onnx.embed_queries(["森林覆盖率"]).shape == (1, 384)
     finally:
         onnx.set_threads(None)
