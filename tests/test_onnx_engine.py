@@ -244,8 +244,8 @@ def int8(cache: Path, onnx: oe.OnnxEmbedder) -> oe.OnnxEmbedder:
 
 
 @pytest.fixture(scope="module")
-def st(cache: Path):  # type: ignore[no-untyped-def]
-    return load_embedder(Settings(model_cache_dir=cache, embedding_engine="sentence-transformers"))
+def st(st_session):  # type: ignore[no-untyped-def]
+    return st_session  # conftest: loaded once for every engine's tests
 
 
 @pytest.fixture(scope="module")
@@ -285,10 +285,13 @@ def test_token_ids_equal_the_sentence_transformers_tokenizer(
 
 @pytest.fixture(scope="module")
 def query_vectors(
-    onnx: oe.OnnxEmbedder, int8: oe.OnnxEmbedder, st: Any, texts: list[str]
+    onnx: oe.OnnxEmbedder,
+    int8: oe.OnnxEmbedder,
+    st_agreement_vectors: dict[str, np.ndarray],
+    texts: list[str],
 ) -> dict[str, np.ndarray]:
     return {
-        "st": st.embed_queries(texts),
+        "st": st_agreement_vectors["queries"],
         "onnx": onnx.embed_queries(texts),
         "int8": int8.embed_queries(texts),
     }
@@ -296,24 +299,26 @@ def query_vectors(
 
 @pytest.mark.model
 def test_fp32_vectors_equal_sentence_transformers(
-    onnx: oe.OnnxEmbedder, st: Any, texts: list[str], query_vectors: dict[str, np.ndarray]
+    onnx: oe.OnnxEmbedder,
+    texts: list[str],
+    query_vectors: dict[str, np.ndarray],
+    st_agreement_vectors: dict[str, np.ndarray],
 ) -> None:
     assert query_vectors["onnx"].shape == (len(texts), 384)
     cos = _cos(query_vectors["onnx"], query_vectors["st"])
     assert cos.min() >= 0.9999, (cos.min(), texts[int(cos.argmin())])
-    # passages: the prefix differs; the long ones (windowed) are in the next test
-    short = texts[:: len(texts) // 30]
-    cos = _cos(onnx.embed_passages(short), st.embed_passages(short))
-    assert cos.min() >= 0.9999, (cos.min(), short[int(cos.argmin())])
+    cos = _cos(onnx.embed_passages(texts), st_agreement_vectors["passages"])
+    assert cos.min() >= 0.9999, (cos.min(), texts[int(cos.argmin())])
 
 
 @pytest.mark.model
 def test_long_texts_are_windowed_as_sentence_transformers_does(
-    onnx: oe.OnnxEmbedder, st: Any
+    onnx: oe.OnnxEmbedder, texts: list[str], st_agreement_vectors: dict[str, np.ndarray]
 ) -> None:
     longs = long_texts()
     assert all(onnx.token_count(t) > 512 for t in longs)
-    cos = _cos(onnx.embed_passages(longs), st.embed_passages(longs))
+    rows = [texts.index(t) for t in longs]
+    cos = _cos(onnx.embed_passages(longs), st_agreement_vectors["passages"][rows])
     assert cos.min() >= 0.9999, cos
 
 
