@@ -189,6 +189,21 @@ def st_agreement_vectors(st_session) -> dict[str, np.ndarray]:  # type: ignore[n
     }
 
 
+def modules_after(code: str, names: set[str]) -> list[str]:
+    """Which of the top-level modules ``names`` a fresh interpreter has loaded after ``code``."""
+    import ast
+    import subprocess
+    import sys
+
+    probe = (
+        f"{code}\nimport sys; print(sorted({names!r} & {{m.split('.')[0] for m in sys.modules}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return list(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+
+
 def start_server(app, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
     """Run ``app`` under a real uvicorn on a free loopback port, in a thread."""
     import socket
