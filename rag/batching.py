@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -43,7 +44,9 @@ class BatchingEmbedder:
         self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]] | None] = (
             queue.SimpleQueue()
         )
-        self.stats = {"passes": 0, "embedded": 0, "max_batch": 0, "cache_hits": 0}
+        # embed_ms: milliseconds spent in forward passes (busy share = embed_ms / wall time)
+        self.stats = {"passes": 0, "embedded": 0, "max_batch": 0, "cache_hits": 0, "embed_ms": 0}
+        self._embed_s = 0.0
         self._thread = threading.Thread(target=self._loop, name="rag-embed", daemon=True)
         self._thread.start()
 
@@ -129,6 +132,7 @@ class BatchingEmbedder:
 
     def _run(self, items: list[tuple[list[str], Future[np.ndarray]]]) -> None:
         texts = [t for ts, _ in items for t in ts]
+        t0 = time.perf_counter()
         try:
             vecs = self.inner.embed_queries(texts)
         except BaseException as exc:  # every waiting caller gets the error, the thread lives on
@@ -136,6 +140,8 @@ class BatchingEmbedder:
             for _, fut in items:
                 fut.set_exception(exc)
             return
+        self._embed_s += time.perf_counter() - t0
+        self.stats["embed_ms"] = int(self._embed_s * 1000)
         self.stats["passes"] += 1
         self.stats["embedded"] += len(texts)
         self.stats["max_batch"] = max(self.stats["max_batch"], len(texts))

