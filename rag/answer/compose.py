@@ -7,10 +7,10 @@ strategy (:mod:`.typed`, :mod:`.lists`, :mod:`.overview`) → leads (:mod:`.lead
 A strategy is a small function that gets the :class:`~.strategy.Evidence` and returns an
 :class:`~.strategy.Outcome` or ``None``; :data:`STRATEGIES` says which strategies each answer
 type tries, in order. Three outcomes, each said plainly: *answered*; *partial* — the report
-speaks of the subject but does not give what was asked (a rough standing where a rank was asked, a count
-where names were, a five-year total where one year's figure was, a target where the current
-figure was), cited; and *refused* — the report does not speak of it, or the question is not
-a question about the report.
+speaks of the subject but does not give what was asked (a rough standing where a rank was
+asked, a count where names were, a five-year total where one year's figure was, a target
+where the current figure was), cited; and *refused* — the report does not speak of it, or the
+question is not a question about the report.
 """
 
 from __future__ import annotations
