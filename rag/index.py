@@ -11,6 +11,10 @@ atomically, so a half-written index never replaces a good one)::
     sentences.npz   every chunk's sentences: offsets, owning chunk, and their vectors
                     (answer composition picks and quotes sentences with these); and every
                     sentence's clauses: offsets, owning sentence, vectors (English leads)
+
+With ``RAG_VECTOR_STORE=milvus`` the chunks and their vectors live in a Milvus collection
+instead of ``index.faiss`` + ``chunks.jsonl``, and the sentences are one side file per document
+(``sentences/<doc_id>.npz``); :mod:`rag.stores.milvus_index` reads and writes that layout.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, chunk_documents, clause_text, split_clauses, split_sentences
 from .ingest import load_document, sha256_file, source_paths
-from .types import Chunk, Document, Paragraph
+from .types import Chunk, DocFilter, Document, Paragraph
 
 if TYPE_CHECKING:
     import faiss
@@ -113,16 +117,31 @@ class Sentences:
 
 class VectorStore(Protocol):
     """What retrieval needs from a vector store: top-k by inner product (cosine on normalized
-    vectors), optionally among some rows only, and the stored vectors back. The FAISS files
-    are one implementation; a Milvus collection keyed by the same row order can be another."""
+    vectors), optionally among some documents only, the stored vectors back, and a keyword
+    channel if the store has its own. Rows are positions in ``Index.chunks``. The subset is
+    given twice: ``rows`` for stores that select rows (FAISS), ``where`` for stores that filter
+    by expression (Milvus). The FAISS files are one implementation (:class:`FaissStore`), a
+    Milvus collection the other (:class:`rag.stores.milvus.MilvusStore`)."""
 
     def __len__(self) -> int: ...
 
     def search(
-        self, queries: np.ndarray, k: int, *, rows: np.ndarray | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        rows: np.ndarray | None = None,
+        where: DocFilter | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
     def vectors(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def keyword(
+        self, text: str, k: int, *, where: DocFilter | None = None
+    ) -> list[tuple[int, float]] | None:
+        """BM25 top-k (row, score) from the store itself; None: the store has no keyword
+        channel (the retriever's in-memory bm25s index is it)."""
+        ...
 
 
 @dataclass
@@ -135,10 +154,16 @@ class FaissStore:
         return int(self.index.ntotal)
 
     def search(
-        self, queries: np.ndarray, k: int, *, rows: np.ndarray | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        *,
+        rows: np.ndarray | None = None,
+        where: DocFilter | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and row ids (-1 past the end), like ``faiss.Index.search``; with ``rows``,
-        only those rows are candidates (a FAISS ID selector, exact for a flat index)."""
+        only those rows are candidates (a FAISS ID selector, exact for a flat index; ``where``
+        names the same subset and is not needed here)."""
         if rows is None:
             return self.index.search(queries, k)  # type: ignore[no-any-return]
         faiss = _faiss()
@@ -157,23 +182,35 @@ class FaissStore:
     def all_vectors(self) -> np.ndarray:
         return self.vectors(np.arange(len(self)))
 
+    def keyword(
+        self, text: str, k: int, *, where: DocFilter | None = None
+    ) -> list[tuple[int, float]] | None:
+        return None  # the keyword channel is rag.keyword's bm25s index, built in memory
+
 
 @dataclass
 class Index:
-    """A loaded index: everything retrieval needs, in memory."""
+    """A loaded index: everything retrieval needs, in memory (with Milvus: all but the
+    vectors and the BM25 postings, which stay in the collection, ``external``)."""
 
     manifest: dict[str, Any]
-    vectors: faiss.Index
+    vectors: faiss.Index | None
     chunks: list[Chunk]
     documents: dict[str, Document]
     sentences: Sentences
+    external: VectorStore | None = None
+    # documents whose rows leave the external store once this index is served (a remove)
+    retired: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
         return str(self.manifest["index_version"])
 
     @property
-    def store(self) -> FaissStore:
+    def store(self) -> VectorStore:
+        if self.external is not None:
+            return self.external
+        assert self.vectors is not None
         return FaissStore(self.vectors)
 
     def chunk(self, chunk_id: str) -> Chunk | None:
@@ -199,13 +236,30 @@ def expected_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
             "min_size": settings.chunk_min,
         },
         "sources": {key: sha256_file(p) for key, p in source_paths(settings).items()},
+        **({} if settings.vector_store == "faiss" else _store_manifest(settings)),
     }
+
+
+def _store_manifest(settings: Settings) -> dict[str, Any]:
+    from .stores.milvus import redacted
+
+    return {
+        "vector_store": settings.vector_store,
+        "milvus_uri": redacted(settings.milvus_uri or ""),
+    }
+
+
+def is_milvus(manifest: dict[str, Any]) -> bool:
+    return manifest.get("vector_store") == "milvus"
 
 
 def _faiss():  # type: ignore[no-untyped-def]
     import faiss
 
     return faiss
+
+
+HNSW_EF_CONSTRUCTION = 40  # the graph's build-time search list (FAISS and Milvus alike)
 
 
 def index_kind(n: int, settings: Settings) -> str:
@@ -223,7 +277,7 @@ def vector_index(dim: int, n: int, settings: Settings) -> tuple[faiss.Index, str
     if kind == "IndexFlatIP":
         return faiss.IndexFlatIP(dim), kind
     index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = 40
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.hnsw.efSearch = settings.hnsw_ef_search  # saved in the file with the graph
     return index, kind
 
@@ -296,11 +350,14 @@ def _assemble(
     t0: float,
     added: dict[str, str] | None = None,
     vectors: faiss.Index | None = None,
+    external: VectorStore | None = None,
+    store_entry: dict[str, Any] | None = None,
 ) -> Index:
-    """An Index over ``docs`` (their chunks, vectors, sentences) with a fresh manifest."""
+    """An Index over ``docs`` (their chunks, vectors, sentences) with a fresh manifest; with
+    ``external`` (Milvus, described by ``store_entry``) the vectors are already stored there."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     kind = index_kind(len(chunks), settings)
-    if vectors is None:
+    if vectors is None and external is None:
         vectors, kind = vector_index(embedder.dim, len(chunks), settings)
         vectors.add(vecs)
     per_doc: dict[str, int] = {}
@@ -313,7 +370,7 @@ def _assemble(
             f"{uuid.uuid4().hex[:6]}",
             "built_at": now,
             "build_seconds": round(time.perf_counter() - t0, 3),
-            "faiss_index": kind,
+            **({"faiss_index": kind} if external is None else {"milvus": store_entry}),
             "counts": {
                 "documents": len(docs),
                 "chunks": len(chunks),
@@ -332,6 +389,7 @@ def _assemble(
         chunks=chunks,
         documents={d.doc_id: d for d in docs},
         sentences=sentences,
+        external=external,
     )
 
 
@@ -346,6 +404,10 @@ def build_index(settings: Settings, embedder: Embedder, *, show_progress: bool =
     chunks, vecs, sentences, _ = _document_vectors(docs, settings, embedder, show_progress)
     if not chunks:
         raise ValueError(f"the documents in {settings.seeds_dir} produced no chunks")
+    if settings.vector_store == "milvus":
+        from .stores.milvus_index import build
+
+        return build(settings, embedder, docs, chunks, vecs, sentences, t0=t0)
     return _assemble(settings, embedder, docs, chunks, vecs, sentences, t0=t0)
 
 
@@ -379,13 +441,18 @@ def add_documents(
         raise ValueError(f"document id(s) already in the index: {sorted(taken)}")
     chunks, vecs, sentences, embedded = _document_vectors(docs, settings, embedder, False)
     all_chunks = index.chunks + chunks
+    if is_milvus(index.manifest):
+        from .stores.milvus_index import add
+
+        return add(index, docs, chunks, vecs, sentences, settings, embedder, t0=t0), embedded
     faiss = _faiss()
     if index_kind(len(all_chunks), settings) == index.manifest.get("faiss_index"):
         vectors = faiss.clone_index(index.vectors)  # HNSW: the graph grows, it is not rebuilt
         vectors.add(vecs)
     else:
         vectors, _ = vector_index(embedder.dim, len(all_chunks), settings)
-        vectors.add(np.concatenate([index.store.all_vectors(), vecs]))
+        old = index.store.vectors(np.arange(len(index.chunks)))
+        vectors.add(np.concatenate([old, vecs]))
     new = _assemble(
         settings,
         embedder,
@@ -426,6 +493,10 @@ def remove_documents(
         sent.clause_end[c_keep],
         sent.clause_vectors[c_keep],
     )
+    if is_milvus(index.manifest):
+        from .stores.milvus_index import remove
+
+        return remove(index, doc_ids, keep, sentences, settings, embedder, t0=t0)
     vecs = index.store.vectors(keep)
     return _assemble(
         settings,
@@ -437,6 +508,16 @@ def remove_documents(
         t0=t0,
         added={e["doc_id"]: e.get("added", "") for e in index.manifest.get("documents", [])},
     )
+
+
+def settle_store(index: Index) -> None:
+    """Delete from an external store (Milvus) the rows of documents ``index`` does not list:
+    what a killed add or remove left there. Nothing to do for FAISS (its files are the
+    version). Call under the collection lock (another writer's rows are not stray)."""
+    if is_milvus(index.manifest):
+        from .stores.milvus_index import settle
+
+        settle(index)
 
 
 def _sha256(path: Path) -> str:
@@ -466,7 +547,12 @@ def save_index(index: Index, target: Path) -> Path:
         tmp_dir = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex}"
         tmp_dir.mkdir()
         try:
-            _write_files(index, tmp_dir)
+            if is_milvus(index.manifest):
+                from .stores.milvus_index import write_files
+
+                write_files(index, tmp_dir, served=target)
+            else:
+                _write_files(index, tmp_dir)
             os.replace(tmp_dir, final_dir)
         except BaseException:
             shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -477,6 +563,10 @@ def save_index(index: Index, target: Path) -> Path:
             shutil.rmtree(target)  # a plain directory from elsewhere: replace it
         os.replace(link_tmp, target)
         _remove_leftovers(target)
+        if is_milvus(index.manifest):
+            from .stores.milvus_index import after_swap
+
+            after_swap(index)  # the rows of removed documents go only once nothing serves them
     return final_dir
 
 
@@ -569,8 +659,11 @@ def diff_manifest(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     return out
 
 
-def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
-    """Load and verify a saved index; raises :class:`IndexUnusable` saying what is wrong."""
+def load_index(
+    path: Path, expected: dict[str, Any] | None = None, *, settings: Settings | None = None
+) -> Index:
+    """Load and verify a saved index; raises :class:`IndexUnusable` saying what is wrong.
+    A Milvus index needs ``settings`` (the URI and token), or a client this process opened."""
     manifest_path = path / "manifest.json"
     if not manifest_path.exists():
         raise IndexUnusable([f"no index at {path}"])
@@ -582,6 +675,10 @@ def load_index(path: Path, expected: dict[str, Any] | None = None) -> Index:
         reasons = diff_manifest(manifest, expected)
         if reasons:
             raise IndexUnusable(reasons)
+    if is_milvus(manifest):
+        from .stores.milvus_index import load
+
+        return load(path, manifest, settings)
     problems = []
     for name, digest in manifest.get("files", {}).items():
         f = path / name
@@ -658,9 +755,10 @@ def ensure_index(
     expected = expected_manifest(settings, embedder)
     if not rebuild:
         try:
-            loaded = load_index(settings.index_dir, expected)
+            loaded = load_index(settings.index_dir, expected, settings=settings)
             want = index_kind(len(loaded.chunks), settings)
-            if loaded.manifest.get("faiss_index") == want:
+            # a Milvus collection keeps the index type it was created with (docs/scale-out.md)
+            if is_milvus(loaded.manifest) or loaded.manifest.get("faiss_index") == want:
                 return loaded
             log.warning(
                 "index at %s is %s, settings want %s for %d chunks; rebuilding",

@@ -1,4 +1,4 @@
-"""Retrieval: dense top-k (FAISS) fused with the BM25 keyword channel.
+"""Retrieval: dense top-k (FAISS or Milvus) fused with the BM25 keyword channel.
 
 Fusion adds a bounded keyword bonus to the cosine (see :func:`fuse`); the weight and the
 saturation were chosen by measurement (README, "Choosing the fusion"): the dense channel
@@ -132,6 +132,24 @@ class Retriever:
             )
         return self._rows[where]
 
+    def _keyword(
+        self, text: str, depth: int, rows: np.ndarray | None, where: DocFilter | None
+    ) -> list[tuple[int, float]]:
+        """BM25 top-``depth`` (row, score), best first: from the store when it has its own
+        channel (Milvus), else from the in-memory bm25s index."""
+        found = self.index.store.keyword(text, depth, where=where)
+        if found is not None:
+            return sorted(found, key=lambda rs: (-rs[1], rs[0]))
+        self.warm_up()
+        assert self.keyword is not None
+        scores = self.keyword.scores(text)
+        if rows is not None:  # other documents' chunks are no candidates
+            allowed = np.zeros(len(scores), bool)
+            allowed[rows] = True
+            scores = np.where(allowed, scores, 0.0).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")[:depth]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
     def search(
         self,
         question: str,
@@ -160,39 +178,30 @@ class Retriever:
             te = time.perf_counter()
             qv = np.ascontiguousarray(self.embedder.embed_queries([q]), dtype=np.float32)
             embed_ms = (time.perf_counter() - te) * 1000
-            scores, ids = self.index.store.search(qv, depth, rows=rows)
+            scores, ids = self.index.store.search(qv, depth, rows=rows, where=where)
             dense = [int(i) for i in ids[0] if i >= 0]
             dense_scores = {
                 int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0
             }
-        keyword: list[int] = []
-        kw_scores: np.ndarray | None = None
+        kw: dict[int, float] = {}  # keyword candidates, best first
         if mode in ("keyword", "fused"):
-            self.warm_up()
-            assert self.keyword is not None
             # an English question is looked up by the report's words for it (crosslingual.py)
-            kw_scores = self.keyword.scores(" ".join(self.english_terms(q)) or q)
-            if rows is not None:  # other documents' chunks are no candidates
-                allowed = np.zeros(len(kw_scores), bool)
-                allowed[rows] = True
-                kw_scores = np.where(allowed, kw_scores, 0.0).astype(np.float32)
-            order = np.argsort(-kw_scores, kind="stable")[:depth]
-            keyword = [int(i) for i in order if kw_scores[i] > 0]
+            kw = dict(self._keyword(" ".join(self.english_terms(q)) or q, depth, rows, where))
+        keyword = list(kw)
 
         if mode == "dense":
             ranked = [(i, dense_scores[i]) for i in dense]
         elif mode == "keyword":
-            assert kw_scores is not None
-            ranked = [(i, float(kw_scores[i])) for i in keyword]
+            ranked = list(kw.items())
         else:
-            assert kw_scores is not None and qv is not None
+            assert qv is not None
             missing = [i for i in keyword if i not in dense_scores]
             if missing:  # cosine of keyword-only candidates, from the stored vectors
                 vecs = self.index.store.vectors(np.asarray(missing, dtype=np.int64))
                 dense_scores.update(zip(missing, (vecs @ qv[0]).tolist(), strict=True))
             fused = fuse(
                 dense_scores,
-                {i: float(kw_scores[i]) for i in keyword},
+                kw,
                 weight=self.settings.keyword_weight,
                 saturation=self.settings.keyword_saturation,
             )
