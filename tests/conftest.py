@@ -117,6 +117,20 @@ class FakeEmbedder:
         return len(text) + 2
 
 
+# the stores the retrieval and answer contract tests run on (``-m milvus`` selects Milvus's)
+STORES = ["faiss", pytest.param("milvus", marks=pytest.mark.milvus)]
+
+
+def on_store(settings: Settings, store: str, root: Path) -> Settings:
+    """``settings`` on ``store``: Milvus is milvus-lite in a database file of its own under
+    ``root`` (one process per file; one file, and one lite start-up, per test module)."""
+    if store == "faiss":
+        return settings
+    return settings.model_copy(
+        update={"vector_store": "milvus", "milvus_uri": str(root / "milvus.db")}
+    )
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

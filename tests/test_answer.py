@@ -5,7 +5,7 @@ are tested on hand-made inputs in test_analysis, test_figures, test_spans and te
 import re
 
 import pytest
-from conftest import FAKE_RULES, SEEDS, FakeEmbedder
+from conftest import FAKE_RULES, SEEDS, STORES, FakeEmbedder, on_store
 
 from rag.answer.compose import quoted_supported
 from rag.config import Settings
@@ -15,9 +15,10 @@ from rag.pipeline import Pipeline
 from rag.types import Answer, Citation
 
 
-@pytest.fixture(scope="module")
-def pipe(tmp_path_factory):
-    settings = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("d"))
+@pytest.fixture(scope="module", params=STORES)
+def pipe(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp("d")
+    settings = on_store(Settings(seeds_dir=SEEDS, data_dir=root), request.param, root)
     emb = FakeEmbedder()
     index = build_index(settings, emb)
     return Pipeline(settings, embedder=emb, index=index, rules=FAKE_RULES).load()

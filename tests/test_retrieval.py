@@ -1,5 +1,5 @@
 import pytest
-from conftest import SEEDS, FakeEmbedder
+from conftest import SEEDS, STORES, FakeEmbedder, on_store
 
 from rag.config import Settings
 from rag.index import build_index
@@ -7,9 +7,10 @@ from rag.retrieval import InvalidQuestion, Retriever, dedupe, fuse, validate_que
 from rag.types import Chunk, Hit
 
 
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    settings = Settings(seeds_dir=SEEDS, data_dir=tmp_path_factory.mktemp("d"))
+@pytest.fixture(scope="module", params=STORES)
+def retriever(request, tmp_path_factory):
+    root = tmp_path_factory.mktemp("d")
+    settings = on_store(Settings(seeds_dir=SEEDS, data_dir=root), request.param, root)
     emb = FakeEmbedder()
     return Retriever(index=build_index(settings, emb), embedder=emb, settings=settings).warm_up()
 

@@ -50,6 +50,7 @@ BM25_K1, BM25_B = 1.5, 0.75
 MAX_TEXT = 8192  # characters of one chunk (chunks are ~chunk_size; the limit only guards)
 MAX_ID = 512
 MAX_SECTION_DEPTH = 16
+MAX_TOPK = 16_384  # Milvus's limit on one search's limit
 OUTPUT = ["chunk_id", "doc_id", "section", "start", "end", "text"]
 # the punctuation blocks jieba returns as tokens; rag.keyword drops tokens with no word
 # character, so the analyzer's stop filter drops these
@@ -268,6 +269,7 @@ def read_chunks(client: MilvusClient, name: str, doc_ids: Sequence[str]) -> list
     """The chunks of ``doc_ids``, in that document order and by offset within each."""
     if not client.has_collection(name):
         raise MilvusUnavailable(f"no collection {name!r} in Milvus")
+    client.load_collection(name)  # idempotent; a new milvus-lite process starts released
     rows: list[dict[str, Any]] = []
     step = 256  # documents per query: an expression of bounded length
     quiet = logging.getLogger("pymilvus")
@@ -350,16 +352,38 @@ class MilvusStore:
         params: dict[str, Any] = {"metric_type": "IP"}
         if self.ef_search is not None:
             params["params"] = {"ef": max(self.ef_search, k)}
-        result = self.client.search(
-            self.collection,
-            data=np.asarray(queries, np.float32).tolist(),
-            anns_field="vector",
-            limit=k,
-            filter=expression(where),
-            output_fields=["chunk_id"],
-            search_params=params,
-        )
+        result = self._search(np.asarray(queries, np.float32).tolist(), "vector", k, where, params)
         return self._hits(result, k, 1.0)
+
+    def _search(
+        self, data: list[Any], field: str, k: int, where: DocFilter | None, params: dict[str, Any]
+    ) -> Any:
+        """Milvus's top-``k``, fetched again deeper (×4, up to Milvus's 16,384) while rows the
+        served index does not list (a killed add's, another process's add before its swap)
+        crowd out the ones it does."""
+        limit = k
+        while True:
+            if "params" in params:
+                params = {
+                    **params,
+                    "params": {**params["params"], "ef": max(params["params"]["ef"], limit)},
+                }
+            result = self.client.search(
+                self.collection,
+                data=data,
+                anns_field=field,
+                limit=limit,
+                filter=expression(where),
+                output_fields=["chunk_id"],
+                search_params=params,
+            )
+            short = any(
+                len(hits) == limit and sum(h["chunk_id"] in self._rows for h in hits) < k
+                for hits in result
+            )
+            if not short or limit >= MAX_TOPK:
+                return result
+            limit = min(limit * 4, MAX_TOPK)
 
     def keyword(
         self, text: str, k: int, *, where: DocFilter | None = None
@@ -367,15 +391,7 @@ class MilvusStore:
         """BM25 top-``k`` for ``text`` (Milvus analyzes it), on bm25s's scale: (row, score)."""
         if not text.strip():
             return []
-        result = self.client.search(
-            self.collection,
-            data=[text],
-            anns_field="sparse",
-            limit=k,
-            filter=expression(where),
-            output_fields=["chunk_id"],
-            search_params={"metric_type": "BM25"},
-        )
+        result = self._search([text], "sparse", k, where, {"metric_type": "BM25"})
         scores, ids = self._hits(result, k, 1.0 / (BM25_K1 + 1.0))
         return [
             (int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and s > 0
