@@ -108,7 +108,7 @@ def build(
     with contextlib.suppress(OSError, ValueError):  # no served index yet
         served = json.loads((settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
     before = served.get("milvus") or {}
-    ef = None if hnsw is None else settings.hnsw_ef_search
+    ef: int | None = None if hnsw is None else settings.hnsw_ef_search
     entry = {
         "collection": name,
         "index": "FLAT"
@@ -121,9 +121,7 @@ def build(
         "previous_collection": before.get("collection"),
         "drop_after_swap": before.get("previous_collection"),
     }
-    store = mv.MilvusStore(
-        client, name, [c.chunk_id for c in chunks], embedder.dim, entry["ef_search"]
-    )
+    store = mv.MilvusStore(client, name, [c.chunk_id for c in chunks], embedder.dim, ef)
     return _assemble(
         settings, embedder, docs, chunks, vecs, sentences, t0=t0, external=store, store_entry=entry
     )
