@@ -239,10 +239,9 @@ def main() -> None:
     for r in rows:
         if r["store"] != "faiss-flat" and r["chunks"] in flat:
             f = flat[r["chunks"]]
-            print(
-                f"{r['store']} at {r['chunks']}: query p50 ×{r['query_p50_ms'] / f['query_p50_ms']:.1f}"
-                f", add ×{r['add_s'] / max(f['add_s'], 1e-9):.1f} vs faiss-flat"
-            )
+            q = r["query_p50_ms"] / f["query_p50_ms"]
+            a = r["add_s"] / max(f["add_s"], 1e-9)
+            print(f"{r['store']} at {r['chunks']}: query p50 ×{q:.1f}, add ×{a:.1f} vs faiss-flat")
 
 
 if __name__ == "__main__":
