@@ -325,3 +325,21 @@ def test_kill_9_during_add_or_remove_keeps_the_served_index(tmp_path: Path, poin
     Collection(s, emb).add([REPORTS / "chengchuan-2023.txt"])
     now = ensure_index(s, emb)
     assert _rows(now) == len(now.chunks)
+
+
+def test_refresh_serves_a_document_added_meanwhile(collection) -> None:
+    """The pipeline reloads a new version from Milvus with the client it opened (no settings
+    passed to load_index), and answers from the added document."""
+    from rag.pipeline import Pipeline
+
+    coll, emb = collection
+    pipe = Pipeline(coll.settings, embedder=emb, index=ensure_index(coll.settings, emb)).load()
+    assert not pipe.refresh()
+    coll.add([REPORTS / "qinghe-county-2024.txt"])
+    assert pipe.refresh()
+    hits = pipe.search("粮食总产量", where=DocFilter.of(city="青禾")).hits
+    assert hits and {h.chunk.doc_id for h in hits} == {"qinghe-county-2024"}
+    answer = pipe.answer("青禾县粮食总产量是多少？")
+    assert all(
+        pipe.index.documents[c.doc_id].text[c.start : c.end] == c.quote for c in answer.citations
+    )
