@@ -106,7 +106,7 @@ class Pipeline:
         if self.index is None or self.embedder is None or version == self.index.version:
             return False
         try:
-            index = load_index(self.settings.index_dir)
+            index = load_index(self.settings.index_dir, settings=self.settings)
         except IndexUnusable as exc:
             log.warning("not reloading index %s: %s", version, exc)
             return False
