@@ -327,6 +327,53 @@ def test_kill_9_during_add_or_remove_keeps_the_served_index(tmp_path: Path, poin
     assert _rows(now) == len(now.chunks)
 
 
+def test_a_truncated_lite_sidecar_is_rebuilt_from_the_data(tmp_path: Path) -> None:
+    """milvus-lite writes a segment's index sidecar in place; a process killed mid-write (as
+    in the kill -9 test, when its background index build was running) leaves it truncated,
+    and every later process failed to load the collection. Loading now removes the
+    collection's sidecars and reads again: they are caches of the Parquet data."""
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "tiny-report.txt").write_text(TINY_REPORT, encoding="utf-8")
+    s = on_store(
+        Settings(
+            seeds_dir=tmp_path / "seeds", data_dir=tmp_path / "data", chunk_size=40, chunk_min=10
+        ),
+        "milvus",
+        tmp_path,
+    )
+    s_file = tmp_path / "s.json"
+    s_file.write_text(s.model_dump_json(), encoding="utf-8")
+    script = tmp_path / "build_and_load.py"
+    script.write_text(
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from pathlib import Path\n"
+        "from conftest import FakeEmbedder\n"
+        "from rag.config import Settings\n"
+        "from rag.index import ensure_index, load_index\n"
+        "s = Settings.model_validate_json(Path(sys.argv[1]).read_text())\n"
+        "ensure_index(s, FakeEmbedder())\n"
+        "print(len(load_index(s.index_dir, settings=s).chunks))\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, str(script), str(s_file)], env=env, cwd=ROOT, timeout=300,
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    sidecars = sorted(Path(s.milvus_uri).glob("collections/*/partitions/*/indexes/*.idx"))
+    assert sidecars
+    for f in sidecars:
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 3])
+    emb = FakeEmbedder()
+    try:
+        served = load_index(s.index_dir, settings=s)
+        assert len(served.chunks) == int(out.split()[-1])
+        hits = Retriever(index=served, embedder=emb, settings=s).search("森林覆盖率").hits
+        assert hits and hits[0].chunk.doc_id == "tiny-report"
+    finally:
+        mv.close_all()
+
+
 def test_refresh_serves_a_document_added_meanwhile(collection) -> None:
     """The pipeline reloads a new version from Milvus with the client it opened (no settings
     passed to load_index), and answers from the added document."""

@@ -31,6 +31,7 @@ import logging
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,13 +83,17 @@ _clients: dict[str, MilvusClient] = {}
 def connect(settings: Settings) -> MilvusClient:
     """One client per URI per process (milvus-lite: one process per database file; a second
     process fails to open it, so tests give each module its own path)."""
-    uri = settings.milvus_uri or ""
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    return reopen(settings.milvus_uri or "", token)
+
+
+def reopen(uri: str, token: str = "") -> MilvusClient:
+    """This process's client of ``uri``, opened if there is none (see :func:`connect`)."""
     if uri not in _clients:
         try:
             from pymilvus import MilvusClient
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise MilvusUnavailable(f"pymilvus is not installed ({exc})") from exc
-        token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
         try:
             _clients[uri] = MilvusClient(uri=uri, token=token)
         except Exception as exc:  # pymilvus raises MilvusException / ConnectionConfigException
@@ -108,6 +113,24 @@ def client_for(uri: str) -> MilvusClient | None:
     """The client this process already opened for ``uri`` (as :func:`redacted` shows it;
     None: none yet). Lets :func:`rag.index.load_index` reload without settings."""
     return next((c for u, c in _clients.items() if redacted(u) == redacted(uri)), None)
+
+
+def drop_lite_sidecars(uri: str, name: str) -> list[str]:
+    """Delete the index sidecars (``*.idx``, ``*.sidx``) of collection ``name`` in the
+    milvus-lite database at ``uri`` (a local path), closing this process's client of it first;
+    returns the files removed. Sidecars are caches milvus-lite rebuilds from its Parquet data
+    on the next load, but it writes them in place (``open(path, "wb")`` then ``np.save``), so a
+    process killed mid-write leaves a truncated one that every later load fails on. The data
+    files and the manifest are written atomically; only sidecars need this repair."""
+    root = Path(uri) / "collections" / name
+    if "://" in uri or not root.is_dir():
+        return []
+    for u in [u for u in _clients if redacted(u) == redacted(uri)]:
+        _clients.pop(u).close()
+    removed = [p for p in root.glob("partitions/*/indexes/*") if p.suffix in {".idx", ".sidx"}]
+    for p in removed:
+        p.unlink(missing_ok=True)
+    return [str(p) for p in removed]
 
 
 def close_all() -> None:

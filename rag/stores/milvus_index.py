@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -46,6 +47,8 @@ from ..index import (
 )
 from ..keyword import coined_terms
 from . import milvus as mv
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -316,7 +319,19 @@ def load(path: Path, manifest: dict[str, Any], settings: Settings | None) -> Ind
         if client is None:
             raise IndexUnusable([f"the index lives in Milvus at {uri}: settings are needed"])
         docs = [_doc_from_row(row) for row in _read_jsonl(path / "documents.jsonl")]
-        chunks = mv.read_chunks(client, entry["collection"], order)
+        try:
+            chunks = mv.read_chunks(client, entry["collection"], order)
+        except Exception as exc:  # a truncated milvus-lite sidecar: rebuild it, read again
+            local = settings.milvus_uri if settings is not None else uri
+            removed = mv.drop_lite_sidecars(local or "", entry["collection"])
+            if not removed:
+                raise
+            log.warning(
+                "milvus-lite could not load %s (%s); removed %d index sidecar(s), rebuilding",
+                entry["collection"], exc, len(removed),
+            )  # fmt: skip
+            client = mv.connect(settings) if settings is not None else mv.reopen(uri)
+            chunks = mv.read_chunks(client, entry["collection"], order)
     except mv.MilvusUnavailable as exc:
         raise IndexUnusable([str(exc)]) from exc
     except IndexUnusable:
