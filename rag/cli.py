@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ENGINES, Settings, get_settings
-from .serialize import search_json
+from .schemas import AnswerOut, SearchOut
 from .types import DocFilter, SearchResult
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     retriever = _open(settings)
     result = retriever.search(question, top_k=args.top_k, mode=args.mode, where=where)
     if args.json:
-        print(json.dumps(search_json(result), ensure_ascii=False, indent=2))
+        print(SearchOut.of(result).model_dump_json(indent=2))
     else:
         _print_table(result)
     return 0
@@ -79,14 +79,13 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .pipeline import Pipeline
     from .retrieval import validate_question
-    from .serialize import answer_json
 
     question = validate_question(args.question, settings.max_question_chars)
     where = _where(args)
     pipe = Pipeline(settings).load(show_progress=sys.stderr.isatty())
     answer = pipe.answer(question, top_k=args.top_k, where=where)
     if args.json:
-        print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2))
+        print(AnswerOut.of(answer).model_dump_json(indent=2))
         return 0
     print(answer.answer)
     if answer.citations:

@@ -425,7 +425,7 @@ def evaluate(
 
 def result_row(r: QuestionResult) -> dict[str, Any]:
     """One line of ``results.jsonl``."""
-    from .serialize import answer_json
+    from .schemas import AnswerOut
 
     q = r.question
     row: dict[str, Any] = {
@@ -436,7 +436,7 @@ def result_row(r: QuestionResult) -> dict[str, Any]:
         "refusal_kind": q.refusal_kind,
         "split": q.split,
     }
-    row.update(answer_json(r.answer))
+    row.update(AnswerOut.of(r.answer).model_dump(mode="json"))
     row.update(
         {
             "first_rank": r.first_rank,

@@ -245,3 +245,30 @@ class Layout:
     title: str = ""
     front: tuple[str, ...] = ()
     furniture: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutlineNode:
+    """An entry of a document's table of contents (rag.overview.outline): a heading with the
+    entries under it, or a body paragraph (``label`` is its topic sentence or its opening)."""
+
+    label: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    is_heading: bool
+    children: tuple[OutlineNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class FigureSentence:
+    """A sentence with a figure (rag.overview.figure_sentences):
+    ``sentence == documents[doc_id].text[start:end]``, tagged like a citation."""
+
+    doc_id: str
+    section: tuple[str, ...]
+    start: int
+    end: int
+    sentence: str
+    figures: tuple[str, ...]
+    kind: CitationKind

@@ -9,14 +9,13 @@ and ``/v1/chat/completions`` with ``"stream": true``) document no JSON schema fo
 
 The app is created at import time (schemathesis' lazy ``from_fixture`` loader does not work
 with this pytest version); it is cheap without a pipeline, and the module fixture attaches
-the pipeline and a private feedback store before any request is made.
+the service (fake-embedder pipeline, private feedback store) before any request is made.
 
 ``pytest -s tests/test_fuzz_api.py`` prints the number of generated cases per operation.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from collections import Counter
@@ -37,12 +36,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from rag import schemas
 from rag.config import Settings
 from rag.feedback import FeedbackStore
 from rag.index import build_index
 from rag.pipeline import Pipeline
-from web import schemas
 from web.app import create_app
+from web.service import AnswerService
 
 MAX_EXAMPLES = 150  # per operation and generation mode (fuzzing phase)
 MIN_CASES = 1000
@@ -80,10 +80,14 @@ def _pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     index = build_index(settings_, emb)
     pipe = Pipeline(settings_, embedder=emb, index=index, rules=FAKE_RULES).load()
     APP.state.settings = settings_
-    APP.state.feedback = FeedbackStore(settings_.feedback_db)
-    APP.state.pipeline = pipe
+    APP.state.service = AnswerService(
+        settings_,
+        metrics=APP.state.metrics,
+        pipeline=pipe,
+        feedback=FeedbackStore(settings_.feedback_db),
+    )
     yield
-    APP.state.pipeline = None
+    APP.state.service = None
 
 
 def _sse_events(text: str) -> list[tuple[str, str]]:
@@ -119,22 +123,20 @@ def event_stream_is_well_formed(ctx: CheckContext, response: Any, case: Any) -> 
     if case.operation.path == "/api/answer/stream":
         names = [name for name, _ in events]
         assert names[-1] == "done" and names.count("done") == 1, names
-        done = schemas.AnswerOut.model_validate_json(events[-1][1])
+        done = schemas.ServedAnswerOut.model_validate_json(events[-1][1])
         assert names.count("citation") == len(done.citations), names
+        deltas = []
         for name, data in events[:-1]:
-            model = schemas.CitationOut if name == "citation" else None
-            payload = json.loads(data)
-            if model is not None:
-                model.model_validate(payload)
+            if name == "citation":
+                schemas.CitationOut.model_validate_json(data)
             else:
-                assert name == "delta" and isinstance(payload["text"], str), (name, data)
-        deltas = "".join(json.loads(d)["text"] for n, d in events if n == "delta")
-        assert deltas == done.answer
+                assert name == "delta", (name, data)
+                deltas.append(schemas.DeltaOut.model_validate_json(data).text)
+        assert "".join(deltas) == done.answer
     else:  # OpenAI-style chunks, then [DONE]
         assert events[-1][1] == "[DONE]", events[-1]
         for _, data in events[:-1]:
-            chunk = json.loads(data)
-            assert chunk["object"] == "chat.completion.chunk", chunk
+            schemas.ChatCompletionChunkOut.model_validate_json(data)
     return True
 
 

@@ -1,0 +1,18 @@
+"""POST /api/search: ranked passages without an answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from rag.schemas import SearchOut, SearchRequest
+
+from ..deps import ServiceDep
+from .responses import BODY_ERRORS, NOT_READY
+
+router = APIRouter(tags=["search"])
+
+
+@router.post("/api/search", response_model=SearchOut, responses={**BODY_ERRORS, **NOT_READY})
+def post_search(req: SearchRequest, service: ServiceDep) -> SearchOut:
+    """Ranked passages (dense + keyword), without composing an answer."""
+    return SearchOut.of(service.search(req.question, top_k=req.top_k))
