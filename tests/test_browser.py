@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, SEEDS, FakeEmbedder, start_server
+from conftest import ROOT, FakeEmbedder, start_server
 
 from rag.config import Settings
 from rag.index import build_index
@@ -33,6 +33,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 ANSWER_WAIT_MS = 30_000
+# the highlighted quote as shown (a phone shows a long paragraph cut around it, and keeps the
+# whole paragraph folded away)
+SHOWN_MARK = "mark.hl >> visible=true"
 
 if not Path(CHROMIUM).exists():  # never a skip: .ci/run installs it (apt-get install chromium)
     raise RuntimeError("Debian's chromium is missing (/usr/bin/chromium); see .ci/run")
@@ -189,6 +192,7 @@ class Visit:
 
     def shot(self, name: str, *, full_page: bool = False) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
+        self.page.wait_for_timeout(300)  # let colour transitions (a pressed [n]) finish
         path = ARTIFACTS / f"chat-{name}-{self.width}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
 
@@ -239,7 +243,7 @@ def test_ask_shows_the_status_the_quotes_and_the_paragraph(resident: Visit) -> N
     # the paragraph of [1] is open without a click, the quoted sentence highlighted
     src = resident.shown_source()
     assert src.count() == 1
-    assert src.locator("mark.hl").inner_text() == quote_of(turn, 0)
+    assert src.locator(SHOWN_MARK).inner_text() == quote_of(turn, 0)
     crumbs = src.locator(".crumbs li")
     assert crumbs.count() >= 2 and crumbs.first.inner_text() == "政府工作报告（节选）"
     # Enter sent it, and the cursor is still in the box
@@ -260,7 +264,7 @@ def test_citation_buttons_switch_the_paragraph(resident: Visit) -> None:
     assert buttons.nth(0).get_attribute("aria-pressed") == "false"
     src = resident.shown_source()
     assert src.count() == 1
-    assert src.locator("mark.hl").inner_text() == quote_of(turn, 1)
+    assert src.locator(SHOWN_MARK).inner_text() == quote_of(turn, 1)
     assert src.locator(".src-head").inner_text().startswith("引用 [2]")
     resident.shot("switched")
 
@@ -271,6 +275,13 @@ def test_a_question_the_report_does_not_answer_says_so(resident: Visit) -> None:
     assert turn.locator(".badge").inner_text() == "报告中没有"
     assert "没有" in turn.locator(".direct").inner_text()
     assert turn.locator(".tag").count() == 0  # related passages are not quotes of an answer
+    # nothing opens by itself next to a refusal; a related passage opens when asked for
+    assert resident.shown_source().count() == 0
+    related = turn.locator("button.cite")
+    if related.count():
+        related.first.click()
+        assert resident.shown_source().locator("mark.rel >> visible=true").count() == 1
+        assert resident.shown_source().locator("mark.hl").count() == 0
     resident.shot("refused")
 
 
@@ -332,6 +343,9 @@ def test_the_outline_opens_each_entry_on_its_text(resident: Visit) -> None:
     resident.shot("outline")
 
 
+FIRST_COLUMN = "\"#figures .virtual-row [data-col='0']\""
+
+
 def figure_column(page: Any, i: int) -> list[str]:
     """Column ``i`` of the rows the (virtual) table has rendered, top first."""
     cells = page.locator(f"#figures .virtual-row [data-col='{i}']")
@@ -351,17 +365,17 @@ def test_the_targets_table_sorts_filters_and_opens_the_sentence(resident: Visit)
     page.locator("#figures th[data-heading='0'] .cell-menu-button").click()
     page.get_by_role("menu").get_by_text("降序排序").click()
     page.wait_for_function(
-        "() => document.querySelector(\"#figures .virtual-row [data-col='0']\")?.innerText.trim()"
-        " === '目标 · 计划'"
+        f"() => document.querySelector({FIRST_COLUMN})?.innerText.trim() === '目标 · 计划'"
     )
     ranked = figure_column(page, 0)
     assert ranked == sorted(ranked, reverse=True)
     # the 类型 filter leaves only achievements
     page.locator("#figure-kind").get_by_text("已完成").click()
-    page.wait_for_function(
-        "() => { const c = [...document.querySelectorAll(\"#figures .virtual-row [data-col='0']\")];"
+    only_achievements = (
+        f"() => {{ const c = [...document.querySelectorAll({FIRST_COLUMN})];"
         " return c.length > 0 && c.every(td => td.innerText.trim() === '已完成'); }"
     )
+    page.wait_for_function(only_achievements)
     # the search box narrows the rows
     page.locator("#figures input.search-input").fill("万")
     page.wait_for_timeout(400)
@@ -371,7 +385,7 @@ def test_the_targets_table_sorts_filters_and_opens_the_sentence(resident: Visit)
     page.locator("#figures .virtual-row [data-col='2']").first.click()
     src = page.locator("#figure-source .src")
     src.wait_for()
-    assert src.locator("mark.hl").inner_text() == sentences[0]
+    assert src.locator(SHOWN_MARK).inner_text() == sentences[0]
     assert src.locator(".crumbs li").count() >= 2
     resident.shot("targets")
 
@@ -404,7 +418,7 @@ def test_text_from_the_report_or_the_user_never_runs(attacker: Visit) -> None:
         assert "<" in turn.locator(".quote-text").first.inner_text()
         for button in turn.locator("button.cite").all():
             button.click()
-            assert "<" in attacker.shown_source().locator("mark.hl").inner_text()
+            assert "<" in attacker.shown_source().locator(SHOWN_MARK).inner_text()
     page.get_by_role("tab", name="报告目录").click()
     page.locator("#toc .toc").wait_for()
     page.evaluate("document.querySelectorAll('#toc details').forEach(d => { d.open = true; })")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from rag.chunking import split_sentences
 from rag.schemas import CitationOut, HitOut, ServedAnswerOut
 from rag.types import Document, FigureSentence, OutlineNode, Paragraph
 
@@ -43,12 +45,65 @@ def where(section: Sequence[str], last: int = 2) -> str:
 
 @dataclass(frozen=True)
 class Span:
-    """A stretch of a paragraph to mark: a citation (``n``) or a hit's passage."""
+    """A stretch of a paragraph to mark: the quote [n] opened ("hl"), another quote of the same
+    answer ("also"), or a passage offered next to a refusal ("rel": related, not an answer)."""
 
     start: int
     end: int
     label: str
-    selected: bool = False
+    mark: Literal["hl", "also", "rel"] = "hl"
+
+    @property
+    def selected(self) -> bool:
+        return self.mark != "also"
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A paragraph the page can open: under ``key`` (the button that opens it), the paragraph
+    of ``doc_id`` holding ``offset``, with ``spans`` marked."""
+
+    key: str
+    doc_id: str
+    offset: int
+    spans: tuple[Span, ...]
+    heading: str
+    kind: str | None = None
+
+
+def openings(i: int, t: ServedAnswerOut) -> list[Opening]:
+    """What answer ``i`` can open: each quote's paragraph (its other quotes marked too) or, for a
+    refusal, the paragraphs of the passages offered as related."""
+    if t.status == "refused":
+        return [
+            Opening(
+                f"{i}-h{h.rank}",
+                h.doc_id,
+                h.start,
+                (Span(h.start, h.end, "", "rel"),),
+                "相关段落（不是答案）",
+            )
+            for h in t.hits[:RELATED]
+        ]
+    return [
+        Opening(
+            f"{i}-c{c.n}",
+            c.doc_id,
+            c.start,
+            tuple(
+                Span(o.start, o.end, f"[{o.n}]", "hl" if o.n == c.n else "also")
+                for o in t.citations
+                if o.doc_id == c.doc_id
+            ),
+            f"引用 [{c.n}] 所在段落",
+            c.kind,
+        )
+        for c in t.citations
+    ]
+
+
+def figure_opening(f: FigureSentence) -> Opening:
+    return Opening("figure", f.doc_id, f.start, (Span(f.start, f.end, ""),), "原文段落", f.kind)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,47 +220,72 @@ def marked(text: str, start: int, spans: Iterable[Span]) -> str:
     for s in sorted(spans, key=lambda s: (s.start, not s.selected)):
         if s.start < at or s.end > start + len(text) or s.end <= s.start:
             continue
-        cls = "hl" if s.selected else "also"
         out.append(esc(text[at - start : s.start - start]))
-        out.append(
-            f'<mark class="{cls}">{esc(text[s.start - start : s.end - start])}</mark>'
-            f'<sup class="{cls}-n">{esc(s.label)}</sup>'
-        )
+        out.append(f'<mark class="{s.mark}">{esc(text[s.start - start : s.end - start])}</mark>')
+        if s.label:
+            out.append(f'<sup class="{s.mark}-n">{esc(s.label)}</sup>')
         at = s.end
     out.append(esc(text[at - start :]))
     return "".join(out)
 
 
-def source(
-    key: str,
-    doc: Document,
-    para: Paragraph,
-    spans: Sequence[Span],
-    *,
-    heading: str,
-    kind: str | None = None,
-    shown: bool = False,
-) -> str:
-    """One paragraph view, under ``data-key`` (the [n] button that opens it)."""
+def source(o: Opening, doc: Document, para: Paragraph, *, shown: bool = False) -> str:
+    """One paragraph view, under ``data-key`` (the button that opens it). A long paragraph
+    also comes cut to the highlighted sentence and one on either side, with the whole of it
+    behind 展开整段: the phone shows that, the desktop the whole paragraph."""
     text = doc.text[para.start : para.end]
-    tag = f'<span class="tag tag-{kind}">{KIND_ZH[kind]}</span>' if kind else ""
+    tag = f'<span class="tag tag-{o.kind}">{KIND_ZH[o.kind]}</span>' if o.kind else ""
     hidden = "" if shown else " hidden"
+    whole = marked(text, para.start, o.spans)
+    body = f'<p class="src-text">{whole}</p>'
+    near = _around(text, para.start, [s for s in o.spans if s.selected])
+    if near is not None:
+        start, end = near
+        cut = (
+            ("…" if start > para.start else "")
+            + marked(doc.text[start:end], start, o.spans)
+            + ("…" if end < para.end else "")
+        )
+        body = (
+            f'<p class="src-text src-whole">{whole}</p>'
+            f'<p class="src-text src-near">{cut}</p>'
+            f'<details class="src-more"><summary>展开整段</summary>'
+            f'<p class="src-text">{whole}</p></details>'
+        )
     return (
-        f'<section class="src" data-key="{esc(key)}"{hidden}>'
-        f'<p class="src-head">{esc(heading)}{tag}</p>'
-        f"{crumbs(doc, para.section)}"
-        f'<p class="src-text">{marked(text, para.start, spans)}</p></section>'
+        f'<section class="src" data-key="{esc(o.key)}"{hidden}>'
+        f'<p class="src-head">{esc(o.heading)}{tag}</p>'
+        f"{crumbs(doc, para.section)}{body}</section>"
     )
 
 
-def source_empty(*, hidden: bool = False) -> str:
-    """What the source panel says before there is anything to show."""
+NEAR_MIN_CHARS = 180  # paragraphs longer than this are cut around the quote on a phone
+
+
+def _around(text: str, start: int, selected: Sequence[Span]) -> tuple[int, int] | None:
+    """Offsets of the sentences around the selected span (one before, one after), or None when
+    the paragraph is short enough to show whole."""
+    if len(text) <= NEAR_MIN_CHARS or not selected:
+        return None
+    sentences = split_sentences(text, start)
+    s, e = selected[0].start, selected[0].end
+    first = next((i for i, (_, se) in enumerate(sentences) if se > s), 0)
+    last = next((i for i, (ss, _) in reversed(list(enumerate(sentences))) if ss < e), first)
+    lo, hi = max(first - 1, 0), min(last + 1, len(sentences) - 1)
+    near = (sentences[lo][0], sentences[hi][1])
+    return None if near == (start, start + len(text)) else near
+
+
+SOURCE_HINT = (
+    "提问后，这里显示回答所引用的原文段落，引用的句子会高亮。点回答里的 [1] [2] 可以切换。"
+)
+SOURCE_HINT_REFUSED = "报告中没有这个问题的答案。点回答里的“原文”，可以看最接近的段落。"
+
+
+def source_empty(*, hidden: bool = False, hint: str = SOURCE_HINT) -> str:
+    """What the source panel says when no paragraph is open."""
     attr = " hidden" if hidden else ""
-    return (
-        f'<div class="src-empty"{attr}><p class="src-head">原文</p>'
-        "<p>提问后，这里显示回答所引用的原文段落，引用的句子会高亮。"
-        "点回答里的 [1] [2] 可以切换。</p></div>"
-    )
+    return f'<div class="src-empty"{attr}><p class="src-head">原文</p><p>{esc(hint)}</p></div>'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,6 +316,10 @@ def _node(doc: Document, n: OutlineNode, depth: int) -> str:
     return f'<details class="toc-leaf">{label}<p class="toc-text">{text}</p></details>'
 
 
+FIGURES_INTRO = (
+    '<p class="fig-intro">报告里每一个带数字的句子，标明是<b>已完成</b>的成绩还是'
+    "<b>目标 · 计划</b>。点表头的 ⋮ 排序、筛选，用搜索框找词，点一行查看原文。</p>"
+)
 FIGURE_HEADERS = ["类型", "数字", "原文句子", "所在章节", "出处"]
 FIGURE_KINDS = {"全部": None, **{v: k for k, v in KIND_ZH.items()}}
 FIGURE_LINK = "查看原文 ›"

@@ -26,17 +26,18 @@ element.addEventListener("click", (ev) => {
   }
 });
 
-// a new answer: bring its question to the top of the conversation (or of the page on a phone)
+// a new answer: bring its question into view, at the top of the conversation's own scroll box
+// (desktop) or of the screen (phone, where the page scrolls)
 let seen = element.querySelectorAll(".turn").length;
 watch("value", () => {
   const turns = element.querySelectorAll(".turn");
   if (turns.length > seen) {
     const last = turns[turns.length - 1];
     const box = document.getElementById("conversation");
-    if (!phone() && box && box.scrollHeight > box.clientHeight + 4) {
-      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-    } else {
+    if (phone()) {
       last.scrollIntoView({ block: "start" });
+    } else if (box) {
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
     }
   }
   seen = turns.length;
