@@ -32,6 +32,8 @@ from .metrics import Metrics, Surface
 
 log = logging.getLogger("rag.web")
 
+REFRESH_SECONDS = 2.0  # how stale the served index may be after `rag add` / `rag remove`
+
 
 class ServiceError(Exception):
     """A request the service cannot serve; ``str(exc)`` is the message for the caller."""
@@ -97,6 +99,8 @@ class AnswerService:
         self.answers = AnswerCache(cache_size)
         self._pipeline = pipeline
         self._owns_pipeline = False
+        self._refresh_lock = threading.Lock()
+        self._refreshed_at = time.monotonic()
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -118,9 +122,26 @@ class AnswerService:
 
     @property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None or self._pipeline.index is None:
+        pipe = self._pipeline
+        if pipe is None or pipe.index is None:
             raise NotReady("index not loaded yet / 索引尚未加载")
-        return self._pipeline
+        self._refresh(pipe)
+        return pipe
+
+    def _refresh(self, pipe: Pipeline) -> None:
+        """Serve a new index version that ``rag add`` / ``rag remove`` swapped in meanwhile
+        (:meth:`rag.pipeline.Pipeline.refresh`): looked for at most every REFRESH_SECONDS, by
+        one request at a time (the others go on with the index being served)."""
+        now = time.monotonic()
+        if now - self._refreshed_at < REFRESH_SECONDS or not self._refresh_lock.acquire(False):
+            return
+        try:
+            self._refreshed_at = now
+            pipe.refresh()
+        except Exception:  # a broken new version must not take the served one down
+            log.exception("index refresh failed; still serving the index loaded before")
+        finally:
+            self._refresh_lock.release()
 
     # -- answers ---------------------------------------------------------------------------
 
