@@ -1,8 +1,9 @@
 """Overviews of an indexed report: its table of contents, and every sentence with a figure.
 
 Both are read from what ingestion and indexing already computed (paragraph section paths,
-the index's sentences), with the answer layer's own tagger (:func:`rag.answer.sentence_kind`),
-so a sentence is tagged here exactly as it is when an answer cites it.
+the index's sentences), with the answer layer's own grammar of figures
+(:func:`rag.answer.figures.figures`) and tagger (:func:`rag.answer.sentence_kind`), so a
+sentence is found and tagged here exactly as the answers find and tag it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .answer import sentence_kind
+from .answer.figures import FigureKind, figures
 from .chunking import sentence_key, split_sentences
-from .questions import CN_FIGURE, figures, has_figure
 from .types import Document, FigureSentence, OutlineNode
 
 if TYPE_CHECKING:
     from .index import Index
 
 LABEL_CHARS = 24  # a paragraph without a name is listed by its opening, cut to this length
+# what counts as a figure for 目标一览: amounts, shares, multiples, ranks and dates; not a span
+# of years (五年来, 今后五年), a rough standing (前列) or an ordinal (第十四届运动会)
+TABLE_KINDS: frozenset[FigureKind] = frozenset(
+    {"quantity", "money", "percent", "multiple", "rank", "date"}
+)
 
 
 @dataclass
@@ -87,9 +93,9 @@ def outline(doc: Document) -> tuple[OutlineNode, ...]:
 
 
 def figure_sentences(index: Index, doc_id: str | None = None) -> list[FigureSentence]:
-    """Every indexed sentence that carries a figure (digits, 五大, 翻一番…), in document
-    order, once each (a sentence the report repeats is listed once), tagged as a target, an
-    achievement or other (:func:`rag.answer.sentence_kind`)."""
+    """Every indexed sentence that states a figure (TABLE_KINDS), in document order, once each
+    (a sentence the report repeats is listed once), tagged as a target, an achievement or
+    other (:func:`rag.answer.sentence_kind`), with its figures as written."""
     out: list[FigureSentence] = []
     seen: set[tuple[str, str]] = set()
     s = index.sentences
@@ -99,10 +105,10 @@ def figure_sentences(index: Index, doc_id: str | None = None) -> list[FigureSent
             continue
         text = index.documents[chunk.doc_id].text[start:end]
         key = (chunk.doc_id, sentence_key(text))
-        if key in seen or not has_figure(text):
+        found = [f.text.strip() for f in figures(text) if f.kind in TABLE_KINDS]
+        if key in seen or not found:
             continue
         seen.add(key)
-        found = figures(text) or [m.group(0) for m in CN_FIGURE.finditer(text)]
         out.append(
             FigureSentence(
                 doc_id=chunk.doc_id,
@@ -110,7 +116,7 @@ def figure_sentences(index: Index, doc_id: str | None = None) -> list[FigureSent
                 start=start,
                 end=end,
                 sentence=text,
-                figures=tuple(dict.fromkeys(f.strip() for f in found)),
+                figures=tuple(dict.fromkeys(found)),
                 kind=sentence_kind(text, chunk.section),
             )
         )
