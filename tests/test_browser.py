@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, FakeEmbedder, start_server
+from conftest import FAKE_RULES, ROOT, FakeEmbedder, start_server
 
 from rag.config import Settings
 from rag.index import build_index
@@ -89,12 +89,25 @@ HOSTILE_QUESTION = "交通枢纽${window.__xss=13}<img src=x onerror=window.__xs
 PARTIAL_LEAD = "报告提到了{}，但没有给出具体的完成时间"
 
 
-class PartialPipeline(Pipeline):
-    """A fake answer layer: the real retrieval and quotes, every answer with quotes marked
-    partial (the report speaks of the subject but not of the detail asked), its lead saying so."""
+REFUSE_WORD = "地铁"
+
+
+class ScriptedPipeline(Pipeline):
+    """A fake answer layer over the real retrieval and quotes: a question about REFUSE_WORD is
+    refused (the report says nothing of it), every other answer with quotes is partial (the
+    report speaks of the subject but not of the detail asked), its lead saying so."""
 
     def answer(self, question: str, **kwargs: Any) -> Answer:
         a = super().answer(question, **kwargs)
+        if REFUSE_WORD in question:
+            return replace(
+                a,
+                status="refused",
+                reason="not_in_report",
+                refused=True,
+                direct_answer="",
+                citations=(),
+            )
         if not a.citations:
             return a
         lead = PARTIAL_LEAD.format(a.direct_answer or "这件事")
@@ -118,7 +131,8 @@ def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **UNLIMITED,
     )
     emb = FakeEmbedder()
-    pipe = PartialPipeline(settings, embedder=emb, index=build_index(settings, emb)).load()
+    index = build_index(settings, emb)
+    pipe = ScriptedPipeline(settings, embedder=emb, index=index, rules=FAKE_RULES).load()
     yield from _serve(create_app(settings, pipeline=pipe))
 
 
@@ -271,17 +285,13 @@ def test_citation_buttons_switch_the_paragraph(resident: Visit) -> None:
 
 @pytest.mark.model
 def test_a_question_the_report_does_not_answer_says_so(resident: Visit) -> None:
-    turn = resident.ask("乐山地铁几号线什么时候通车？")
+    turn = resident.ask("请告诉我市长的手机号码")
     assert turn.locator(".badge").inner_text() == "报告中没有"
-    assert "没有" in turn.locator(".direct").inner_text()
+    assert turn.locator(".direct").inner_text() == "报告不提供个人的联系方式等个人信息。"
     assert turn.locator(".tag").count() == 0  # related passages are not quotes of an answer
-    # nothing opens by itself next to a refusal; a related passage opens when asked for
+    # nothing opens next to a refusal, and nothing is offered next to this one
     assert resident.shown_source().count() == 0
-    related = turn.locator("button.cite")
-    if related.count():
-        related.first.click()
-        assert resident.shown_source().locator("mark.rel >> visible=true").count() == 1
-        assert resident.shown_source().locator("mark.hl").count() == 0
+    assert turn.locator("button.cite").count() == 0
     resident.shot("refused")
 
 
@@ -401,6 +411,22 @@ def test_a_partial_answer_is_shown_as_partial(attacker: Visit) -> None:
     assert direct.startswith("报告提到了") and "没有给出" in direct
     assert turn.locator(".quote").count() >= 1
     attacker.shot("partial")
+
+
+def test_a_refusal_offers_the_nearest_passages_and_opens_none(attacker: Visit) -> None:
+    turn = attacker.ask(f"{REFUSE_WORD}什么时候通车？")
+    assert turn.locator(".badge").inner_text() == "报告中没有"
+    assert turn.locator(".direct").inner_text() == "报告中没有找到关于这个问题的内容。"
+    assert attacker.shown_source().count() == 0
+    assert "不是答案" in turn.locator(".related-lead").inner_text()
+    related = turn.locator("button.cite")
+    assert related.count() >= 1 and turn.locator(".tag").count() == 0
+    related.first.click()
+    shown = attacker.shown_source()
+    assert shown.locator(".src-head").inner_text().startswith("相关段落（不是答案）")
+    assert shown.locator("mark.rel >> visible=true").count() == 1
+    assert shown.locator("mark.hl").count() == 0  # an answer's highlight is for quotes only
+    attacker.shot("refused-related")
 
 
 SCRIPTED = (

@@ -79,8 +79,12 @@ def test_quotes_carry_their_kind_and_a_button_that_opens_them() -> None:
 def test_a_refusal_explains_itself_by_reason_and_offers_passages_not_quotes() -> None:
     for reason, words in views.REFUSAL_ZH.items():
         html = views.conversation([answer("refused", reason=reason)], {})
-        assert words in html
-        assert "tag-" not in html and 'data-key="0-h1"' in html
+        assert words in html and "tag-" not in html
+        # nearest passages only when the report was searched and is silent
+        assert ('data-key="0-h1"' in html) == (reason == "not_in_report")
+        assert bool(views.openings(0, answer("refused", reason=reason))) == (
+            reason == "not_in_report"
+        )
 
 
 def test_ratings_show_on_their_answer() -> None:

@@ -32,6 +32,7 @@ REFUSAL_ZH = {
 PARTIAL_ZH = "报告提到了这个话题，但没有给出您问的细节。"
 RATING_ZH = {"up": "感谢反馈！", "down": "感谢反馈，我们会改进。"}
 RELATED = 3  # nearest passages shown under a refusal
+LONG_DIRECT = 60  # characters: a longer direct answer is set a size smaller
 
 
 def esc(text: object) -> str:
@@ -75,6 +76,10 @@ def openings(i: int, t: ServedAnswerOut) -> list[Opening]:
     """What answer ``i`` can open: each quote's paragraph (its other quotes marked too) or, for a
     refusal, the paragraphs of the passages offered as related."""
     if t.status == "refused":
+        # passages are offered only when the report was searched and says nothing of it, not
+        # next to a request for someone's phone number or an instruction
+        if t.reason != "not_in_report":
+            return []
         return [
             Opening(
                 f"{i}-h{h.rank}",
@@ -132,11 +137,13 @@ def _turn(i: int, t: ServedAnswerOut, rating: str | None) -> str:
         parts.append(
             f'<p class="direct">{esc(REFUSAL_ZH.get(t.reason, REFUSAL_ZH["not_in_report"]))}</p>'
         )
-        parts.append(_related(i, t.hits[:RELATED]))
+        parts.append(_related(i, t.hits[:RELATED]) if t.reason == "not_in_report" else "")
     else:
         lead = t.direct_answer or (PARTIAL_ZH if status == "partial" else "")
         if lead:
-            parts.append(f'<p class="direct">{esc(lead)}</p>')
+            # a long direct answer (a list of points) reads better a size smaller
+            size = " direct-long" if len(lead) > LONG_DIRECT else ""
+            parts.append(f'<p class="direct{size}">{esc(lead)}</p>')
         else:
             parts.append('<p class="direct direct-none">报告原文如下：</p>')
         parts.append(_quotes(i, t.citations))

@@ -6,27 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..types import Answer, AnswerStatus, Chunk, Citation, CitationKind, Hit, SearchResult
+from ..types import Answer, AnswerStatus, CitationKind, Hit, SearchResult
+from .record import RecordOut
 
 
-class ChunkOut(BaseModel):
+class ChunkOut(RecordOut):
+    """A passage (:class:`rag.types.Chunk`): ``text`` is the slice text[start:end]."""
+
     chunk_id: str
     doc_id: str
     section: list[str]
     start: int
     end: int
     text: str
-
-    @classmethod
-    def of(cls, c: Chunk) -> ChunkOut:
-        return cls(
-            chunk_id=c.chunk_id,
-            doc_id=c.doc_id,
-            section=list(c.section),
-            start=c.start,
-            end=c.end,
-            text=c.text,
-        )
 
 
 class HitOut(ChunkOut):
@@ -36,7 +28,7 @@ class HitOut(ChunkOut):
     @classmethod
     def ranked(cls, hits: tuple[Hit, ...]) -> list[HitOut]:
         return [
-            cls(rank=i, score=round(h.score, 6), **ChunkOut.of(h.chunk).model_dump())
+            cls(rank=i, score=round(h.score, 6), **dict(ChunkOut.of(h.chunk)))
             for i, h in enumerate(hits, start=1)
         ]
 
@@ -53,7 +45,9 @@ class SearchOut(BaseModel):
         )
 
 
-class CitationOut(BaseModel):
+class CitationOut(RecordOut):
+    """A quoted sentence (:class:`rag.types.Citation`), marked [n] in the answer."""
+
     n: int
     doc_id: str
     section: list[str]
@@ -61,18 +55,6 @@ class CitationOut(BaseModel):
     end: int
     quote: str = Field(description="the exact slice text[start:end] of the cleaned document")
     kind: CitationKind = Field(description="achievement (done), target (plan) or other")
-
-    @classmethod
-    def of(cls, c: Citation) -> CitationOut:
-        return cls(
-            n=c.n,
-            doc_id=c.doc_id,
-            section=list(c.section),
-            start=c.start,
-            end=c.end,
-            quote=c.quote,
-            kind=c.kind,
-        )
 
 
 class AnswerOut(BaseModel):

@@ -11,17 +11,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from rag.conversation import Turn
 from rag.retrieval import InvalidQuestion
-from rag.schemas import (
-    AssistantMessage,
-    ChatChoice,
-    ChatCompletionChunkOut,
-    ChatCompletionOut,
-    ChatMessage,
-    ChatRequest,
-    ChunkChoice,
-    ChunkDelta,
-    CitationOut,
-)
+from rag.schemas import CitationOut
+from rag.schemas import openai as oa
 
 from ..deps import ServiceDep
 from ..service import Served
@@ -32,11 +23,11 @@ router = APIRouter(tags=["openai"])
 
 @router.post(
     "/v1/chat/completions",
-    response_model=ChatCompletionOut,
+    response_model=oa.ChatCompletionOut,
     # JSON, or SSE chunks with "stream": true
     responses={200: EVENT_STREAM, **BODY_ERRORS, **NOT_READY},
 )
-def chat_completions(req: ChatRequest, service: ServiceDep) -> Any:
+def chat_completions(req: oa.ChatRequest, service: ServiceDep) -> Any:
     """OpenAI-compatible: the cited answer as the assistant message; citations, status and
     reason in extra fields."""
     question, history = from_messages(req.messages)
@@ -50,7 +41,7 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
     return content or ""
 
 
-def from_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
+def from_messages(messages: list[oa.ChatMessage]) -> tuple[str, list[Turn]]:
     """The last user message is the question; earlier user messages, each with the
     assistant reply after it, are the history."""
     users = [(i, _text(m.content)) for i, m in enumerate(messages) if m.role == "user"]
@@ -66,14 +57,14 @@ def from_messages(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
     return question, history
 
 
-def completion(s: Served) -> ChatCompletionOut:
+def completion(s: Served) -> oa.ChatCompletionOut:
     a = s.answer
-    return ChatCompletionOut(
+    return oa.ChatCompletionOut(
         id=f"chatcmpl-{s.id}",
         created=int(time.time()),
         model=a.model,
         citations=[CitationOut.of(c) for c in a.citations],
-        choices=[ChatChoice(message=AssistantMessage(content=a.answer))],
+        choices=[oa.ChatChoice(message=oa.AssistantMessage(content=a.answer))],
         refused=a.refused,
         status=a.status,
         reason=a.reason,
@@ -81,17 +72,19 @@ def completion(s: Served) -> ChatCompletionOut:
     )
 
 
-def _chunks(body: ChatCompletionOut) -> Iterator[str]:
+def _chunks(body: oa.ChatCompletionOut) -> Iterator[str]:
     head = {"id": body.id, "created": body.created, "model": body.model}
     text = body.choices[0].message.content
     pieces = [
-        ChunkDelta(content=text[i : i + DELTA_CHARS]) for i in range(0, len(text), DELTA_CHARS)
+        oa.ChunkDelta(content=text[i : i + DELTA_CHARS]) for i in range(0, len(text), DELTA_CHARS)
     ]
     for delta in pieces:
-        choice = ChunkChoice(delta=delta)
-        yield ChatCompletionChunkOut(
+        choice = oa.ChunkChoice(delta=delta)
+        yield oa.ChatCompletionChunkOut(
             **head, citations=body.citations, choices=[choice]
         ).model_dump_json()
-    last = ChunkChoice(delta=ChunkDelta(), finish_reason="stop")
-    yield ChatCompletionChunkOut(**head, citations=body.citations, choices=[last]).model_dump_json()
+    last = oa.ChunkChoice(delta=oa.ChunkDelta(), finish_reason="stop")
+    yield oa.ChatCompletionChunkOut(
+        **head, citations=body.citations, choices=[last]
+    ).model_dump_json()
     yield "[DONE]"
