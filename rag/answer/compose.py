@@ -68,7 +68,10 @@ STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] =
 
 
 def _answer(ev: Evidence) -> Outcome:
-    """The first outcome of the strategies of the question's answer type."""
+    """The first outcome of the strategies of the question's answer type (one-span, yes/no
+    and open questions from the sentences naming the question's anchor, when some do)."""
+    if ev.analysis.answer_type not in ("list", "overview"):
+        ev = ev.anchored()
     for strategy in STRATEGIES.get(ev.analysis.answer_type, (description,)):
         outcome = strategy(ev)
         if outcome is not None:

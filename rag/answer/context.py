@@ -33,6 +33,7 @@ class AnswerContext:
     clause_rows: dict[tuple[str, int], int] = field(default_factory=dict)
     sentence_rows: dict[tuple[str, int], int] = field(default_factory=dict)
     build_ms: float = 0.0
+    _uses: dict[str, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(
@@ -93,6 +94,13 @@ class AnswerContext:
         jieba.posseg.lcut("预热")  # its tagger loads on first use: not on the first question
         ctx.build_ms = (time.perf_counter() - t0) * 1000
         return ctx
+
+    def uses(self, word: str) -> int:
+        """How many times the indexed documents use ``word``."""
+        if word not in self._uses:
+            lexicon = self.analyzer.lexicon
+            self._uses[word] = lexicon.corpus.count(word) if lexicon is not None else 0
+        return self._uses[word]
 
     def in_report(self, text: str) -> bool:
         """Whether ``text`` occurs in the indexed documents."""

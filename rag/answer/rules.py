@@ -37,6 +37,11 @@ class Rules:
     node_parent_bonus: float
     # an overview that names no point gathers the sentences this close to the best
     gather_margin: float
+    # a word of the question the report uses at most this many times (a name: 澄川大剧院) is
+    # the question's anchor: a sentence that answers it names it (0: no anchors), when it is
+    # not a common word (counted at most this often in jieba's general dictionary)
+    anchor_max_uses: int
+    anchor_max_frequency: int
     pool_hits: int
     pool_hits_wide: int
     max_quotes: int
@@ -56,6 +61,8 @@ RULES = Rules(
     node_label_min=0.5,
     node_parent_bonus=0.35,
     gather_margin=0.03,
+    anchor_max_uses=2,
+    anchor_max_frequency=100,
     pool_hits=5,
     pool_hits_wide=10,
     max_quotes=3,

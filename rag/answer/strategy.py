@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..chunking import clause_text, split_clauses
+from ..keyword import STOPWORDS
 from ..questions import longest_run
 from ..types import AnswerStatus
 from .analysis import Analysis
@@ -74,6 +75,55 @@ class Evidence:
         if strict and focus:
             return coverage(text, focus, self.ctx.idf) >= 0.5
         return any(w in text for w in focus)
+
+    def anchor(self) -> str | None:
+        """The question's anchor: the phrase of the part that asks that the report uses
+        least, when it uses it rarely (``rules.anchor_max_uses``) and it holds a word that
+        is not a common word of the language (``rules.anchor_max_frequency``): a name
+        (澄川大剧院, 青禾香米), which a sentence answering the question names. A phrase is a
+        run of the ask's words (no stop words, no figures) that the report has (澄川大 +
+        剧院). Only an anchor named by a sentence among the evidence (within
+        ``rules.evidence_margin`` of the best) limits it: see :meth:`anchored`."""
+        limit = self.rules.anchor_max_uses
+        a = self.analysis
+        if limit <= 0 or a.english:
+            return None
+        words = self.ctx.analyzer.words(a.ask)
+        rare = []
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                run = words[i:j]
+                if (
+                    run[-1] in STOPWORDS
+                    or run[0] in STOPWORDS
+                    or any(ch.isdigit() for ch in run[-1])
+                ):
+                    break  # (a figure the question states is checked, not looked for)
+                phrase = "".join(run)
+                if len(phrase) < 2 or not self.ctx.in_report(phrase):
+                    break
+                uses = self.ctx.uses(phrase)
+                freq = self.ctx.analyzer.frequency
+                if uses <= limit and any(
+                    freq(w) <= self.rules.anchor_max_frequency for w in run if len(w) >= 2
+                ):
+                    rare.append((uses, -len(phrase), phrase))
+        return min(rare)[2] if rare else None
+
+    def anchored(self) -> Evidence:
+        """This evidence limited to the sentences naming the anchor, when some do (the
+        sentence about the neighbouring subject is not the answer: 澄川大道's opening date
+        does not say when 澄川大剧院 opens)."""
+        word = self.anchor()
+        if word is None:
+            return self
+        named = [c for c in self.cands if word in c.text]
+        if not named or len(named) == len(self.cands):
+            return self
+        if named[0].score < self.best.score - self.rules.evidence_margin:
+            return self  # the sentences naming it are not among the evidence
+        self.notes.append(f"anchor: {word}")
+        return replace(self, cands=named)
 
     @property
     def about_min(self) -> float:
