@@ -268,10 +268,9 @@ KILL = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("point", ["add", "remove"])
-def test_kill_9_during_add_or_remove_keeps_the_served_index(tmp_path: Path, point: str) -> None:
-    """Another process (milvus-lite: one process per file, so the test opens the file only
-    after the child died) is killed between Milvus and the manifest swap."""
+def _tiny_on_milvus(tmp_path: Path) -> tuple[Settings, Path]:
+    """The tiny report on a milvus-lite file of its own, and the settings as JSON for a child
+    process (milvus-lite: one process per file)."""
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "tiny-report.txt").write_text(TINY_REPORT, encoding="utf-8")
     s = on_store(
@@ -283,6 +282,14 @@ def test_kill_9_during_add_or_remove_keeps_the_served_index(tmp_path: Path, poin
     )
     s_file = tmp_path / "s.json"
     s_file.write_text(s.model_dump_json(), encoding="utf-8")
+    return s, s_file
+
+
+@pytest.mark.parametrize("point", ["add", "remove"])
+def test_kill_9_during_add_or_remove_keeps_the_served_index(tmp_path: Path, point: str) -> None:
+    """Another process (milvus-lite: one process per file, so the test opens the file only
+    after the child died) is killed between Milvus and the manifest swap."""
+    s, s_file = _tiny_on_milvus(tmp_path)
     script = tmp_path / "kill.py"
     script.write_text(KILL.format(tests=str(ROOT / "tests")), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -332,17 +339,7 @@ def test_a_truncated_lite_sidecar_is_rebuilt_from_the_data(tmp_path: Path) -> No
     in the kill -9 test, when its background index build was running) leaves it truncated,
     and every later process failed to load the collection. Loading now removes the
     collection's sidecars and reads again: they are caches of the Parquet data."""
-    (tmp_path / "seeds").mkdir()
-    (tmp_path / "seeds" / "tiny-report.txt").write_text(TINY_REPORT, encoding="utf-8")
-    s = on_store(
-        Settings(
-            seeds_dir=tmp_path / "seeds", data_dir=tmp_path / "data", chunk_size=40, chunk_min=10
-        ),
-        "milvus",
-        tmp_path,
-    )
-    s_file = tmp_path / "s.json"
-    s_file.write_text(s.model_dump_json(), encoding="utf-8")
+    s, s_file = _tiny_on_milvus(tmp_path)
     script = tmp_path / "build_and_load.py"
     script.write_text(
         "import sys; sys.path.insert(0, 'tests')\n"
