@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ENGINES, Settings, get_settings
-from .schemas import AnswerOut, SearchOut
+from .schemas import AnswerOut, ChangeOut, SearchOut
 from .types import DocFilter, SearchResult
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     flags = {"title": args.title, "city": args.city, "year": args.year}
     change = _collection(settings).add(paths, metadata=flags)
     if args.json:
-        print(json.dumps(change_json(change), ensure_ascii=False, indent=2))
+        print(ChangeOut.of(change).model_dump_json(indent=2))
     else:
         for o in change.outcomes:
             if o.status == "added":
@@ -219,7 +219,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"rejected  {o.path.name}: {o.reason}", file=sys.stderr)
         print(
             f"index {change.index_version}: {change.embedded} texts embedded "
-            f"in {change.seconds:.2f}s"
+            f"(of {change.texts} in the collection) in {change.seconds:.2f}s"
         )
     return 1 if any(o.status == "rejected" for o in change.outcomes) else 0
 
@@ -227,7 +227,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     change = _collection(settings).remove(args.doc_id)
     if args.json:
-        print(json.dumps(change_json(change), ensure_ascii=False, indent=2))
+        print(ChangeOut.of(change).model_dump_json(indent=2))
     else:
         print(
             f"removed {args.doc_id}: index {change.index_version}, 0 texts embedded, "
@@ -250,26 +250,6 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
             f"{r.chunks}\t{r.sha256[:12]}\t{r.added} ({r.origin})"
         )
     return 0
-
-
-def change_json(change) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "index_version": change.index_version,
-        "embedded": change.embedded,
-        "seconds": round(change.seconds, 3),
-        "removed": list(change.removed),
-        "documents": [
-            {
-                "file": o.path.name,
-                "status": o.status,
-                "doc_id": o.doc_id,
-                "reason": o.reason,
-                "chars": o.chars,
-                "chunks": o.chunks,
-            }
-            for o in change.outcomes
-        ],
-    }
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

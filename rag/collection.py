@@ -55,6 +55,16 @@ class NotRemovable(ValueError):
     """The document is a seed, or not in the collection."""
 
 
+class AddRefused(ValueError):
+    """An all-or-none add (``Collection.add(..., all_or_none=True)``) met files that cannot
+    be read, so nothing was added; ``rejected`` holds their outcomes, each with its error."""
+
+    def __init__(self, rejected: Sequence[AddOutcome]) -> None:
+        self.rejected = tuple(rejected)
+        reasons = "; ".join(f"{o.path.name}: {o.reason}" for o in self.rejected)
+        super().__init__(f"{reasons} (nothing was added)")
+
+
 @dataclass(frozen=True)
 class AddOutcome:
     """What became of one file: added (as ``doc_id``), a duplicate of ``doc_id``, or rejected
@@ -72,13 +82,15 @@ class AddOutcome:
 @dataclass(frozen=True)
 class Change:
     """One add or remove: the files' outcomes, the index version now served, the texts
-    embedded (chunks + sentences + clauses of the new documents only) and the time taken."""
+    embedded (chunks + sentences + clauses of the new documents only), the texts of the whole
+    collection in that version, and the time taken."""
 
     outcomes: tuple[AddOutcome, ...]
     index_version: str
     embedded: int
     seconds: float
     removed: tuple[str, ...] = ()
+    texts: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,10 +217,18 @@ class Collection:
         recover(self.settings)
         return documents(self._current())
 
-    def add(self, paths: Sequence[Path], *, metadata: dict[str, str] | None = None) -> Change:
+    def add(
+        self,
+        paths: Sequence[Path],
+        *,
+        metadata: dict[str, str] | None = None,
+        all_or_none: bool = False,
+    ) -> Change:
         """Add ``paths`` (files) in one new index version. A file that cannot be read is
-        rejected with its reason and nothing of it is added; a file whose bytes (sha256) or
-        cleaned text is already in the collection is reported as a duplicate, not added."""
+        rejected with its reason and nothing of it is added (``all_or_none``: nothing of any
+        file is added, and :class:`AddRefused` says which files and why); a file whose bytes
+        (sha256) or cleaned text is already in the collection is reported as a duplicate, not
+        added."""
         from .index import add_documents, save_index, settle_store
 
         t0 = time.perf_counter()
@@ -229,8 +249,11 @@ class Collection:
                     new.append((doc, path, path.read_bytes()))
                     by_sha[doc.sha256], by_text[_text_key(doc)] = doc.doc_id, doc.doc_id
                     taken.add(doc.doc_id)
+            if all_or_none and any(o.status == "rejected" for o in outcomes):
+                raise AddRefused([o for o in outcomes if o.status == "rejected"])
             if not new:
-                return Change(tuple(outcomes), index.version, 0, time.perf_counter() - t0)
+                elapsed = time.perf_counter() - t0
+                return Change(tuple(outcomes), index.version, 0, elapsed, texts=index.texts)
             folder = self.settings.documents_dir
             folder.mkdir(parents=True, exist_ok=True)
             pending: list[tuple[Path, Path]] = []
@@ -288,7 +311,7 @@ class Collection:
             log.info(
                 "added %d document(s): %d texts embedded in %.2fs", len(new), embedded, seconds
             )
-            return Change(tuple(outcomes), updated.version, embedded, seconds)
+            return Change(tuple(outcomes), updated.version, embedded, seconds, texts=updated.texts)
 
     def _read(
         self,
@@ -368,7 +391,7 @@ class Collection:
                 tmp.unlink()
             seconds = time.perf_counter() - t0
             log.info("removed %s in %.2fs (nothing embedded)", doc_id, seconds)
-            return Change((), updated.version, 0, seconds, removed=(doc_id,))
+            return Change((), updated.version, 0, seconds, removed=(doc_id,), texts=updated.texts)
 
 
 def _text_key(doc: Document) -> str:

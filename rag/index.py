@@ -216,6 +216,12 @@ class Index:
     def chunk(self, chunk_id: str) -> Chunk | None:
         return self._by_id.get(chunk_id)
 
+    @property
+    def texts(self) -> int:
+        """The texts embedded for this index: chunks, sentences and clauses."""
+        s = self.sentences
+        return len(self.chunks) + len(s.start) + len(s.clause_start)
+
     def __post_init__(self) -> None:
         self._by_id = {c.chunk_id: c for c in self.chunks}
 

@@ -136,6 +136,27 @@ def fake_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _serve(create_app(settings, pipeline=pipe))
 
 
+REPORTS = ROOT / "tests" / "data" / "reports"
+QINGHE_TITLE = "青禾县2024年政府工作报告"
+# the other report's title carries markup: the selector and the citations show it as text
+CHENGCHUAN_TITLE = '2023年澄川市政府工作报告<img src=x onerror="window.__xss=20">'
+
+
+@pytest.fixture(scope="module")
+def two_reports_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two fictional reports (tests/data/reports) behind a fake-embedder pipeline."""
+    seeds = tmp_path_factory.mktemp("two-seeds")
+    for name, title in (("qinghe-county-2024", None), ("chengchuan-2023", CHENGCHUAN_TITLE)):
+        shutil.copy(REPORTS / f"{name}.txt", seeds / f"{name}.txt")
+        meta = json.loads((REPORTS / f"{name}.meta.json").read_text(encoding="utf-8"))
+        meta["title"] = title or meta["title"]
+        (seeds / f"{name}.meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    settings = Settings(seeds_dir=seeds, data_dir=tmp_path_factory.mktemp("two"), **UNLIMITED)
+    emb = FakeEmbedder()
+    pipe = Pipeline(settings, embedder=emb, index=build_index(settings, emb), rules=FAKE_RULES)
+    yield from _serve(create_app(settings, pipeline=pipe.load()))
+
+
 # --- the browser -----------------------------------------------------------------------------
 
 
@@ -404,6 +425,7 @@ def test_the_targets_table_sorts_filters_and_opens_the_sentence(resident: Visit)
 
 
 def test_a_partial_answer_is_shown_as_partial(attacker: Visit) -> None:
+    assert not attacker.page.locator("#report").is_visible()  # one report: no selector
     turn = attacker.ask("新增城镇就业多少人？")
     assert turn.locator(".badge").inner_text() == "报告只提到部分"
     assert "reply status-partial" in (turn.locator(".reply").get_attribute("class") or "")
@@ -461,6 +483,54 @@ def test_text_from_the_report_or_the_user_never_runs(attacker: Visit) -> None:
     assert "${window.__xss=4}" in shown
     assert "{{constructor.constructor('window.__xss=6')()}}" in page.locator("#toc").inner_text()
     attacker.shot("hostile", full_page=True)
+
+
+# --- two reports: the report selector ------------------------------------------------------------
+
+
+def test_the_report_selector_limits_the_question(
+    browser: Any, two_reports_site: str, width: str
+) -> None:
+    v = Visit(browser, two_reports_site, width)
+    page = v.page
+    selector = page.locator("#report")
+    selector.wait_for()
+    # 全部报告 first: every report answers, each quote names its report
+    assert selector.locator("input").input_value() == "全部报告"
+    question = "地区生产总值增长多少？"
+    turn = v.ask(question)
+    names = {str(n).strip() for n in turn.locator(".quote-doc").all_inner_texts()}
+    assert names and names <= {QINGHE_TITLE, CHENGCHUAN_TITLE}
+    assert turn.locator(".quote-doc").count() == turn.locator(".quote").count()
+    # the list: 全部报告, then each report by its title (its markup is text)
+    selector.locator("input").click()
+    options = page.get_by_role("option")
+    options.nth(2).wait_for()
+    listed = options.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert listed == ["全部报告", CHENGCHUAN_TITLE, QINGHE_TITLE]  # index order
+    assert options.nth(1).inner_text().strip() == CHENGCHUAN_TITLE
+    v.shot("report-selector")
+    page.get_by_role("option", name=QINGHE_TITLE).click()
+    v.settled()
+    assert selector.locator("input").input_value() == QINGHE_TITLE
+    turn = v.ask(question)
+    assert turn.locator(".badge").inner_text() == "已回答"
+    names = [str(n).strip() for n in turn.locator(".quote-doc").all_inner_texts()]
+    assert names and set(names) == {QINGHE_TITLE}
+    assert v.shown_source().locator(".crumbs li").first.inner_text() == QINGHE_TITLE
+    # back to 全部报告: the other report answers again
+    selector.locator("input").click()
+    page.get_by_role("option", name="全部报告").click()
+    v.settled()
+    turn = v.ask("澄川市地区生产总值增长多少？")
+    assert {str(n).strip() for n in turn.locator(".quote-doc").all_inner_texts()} == {
+        CHENGCHUAN_TITLE
+    }
+    v.shot("two-reports")
+    assert page.evaluate("window.__xss") is None and v.dialogs == []
+    for where in ("#report", "#conversation", "#source", "#site-head"):
+        assert page.locator(where).locator(SCRIPTED).count() == 0, where
+    v.close()
 
 
 # --- Gradio's own client API ------------------------------------------------------------------

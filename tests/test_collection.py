@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeEmbedder
 
-from rag.collection import Collection, NotRemovable, documents
+from rag.collection import AddRefused, Collection, NotRemovable, documents
 from rag.config import Settings
 from rag.index import build_index, ensure_index, expected_manifest, load_index, save_index
 from rag.pipeline import Pipeline
@@ -50,6 +50,7 @@ def test_add_embeds_only_the_new_document(collection, tiny_settings: Settings) -
     (o,) = change.outcomes
     assert (o.status, o.doc_id) == ("added", "qinghe-county-2024")
     assert change.embedded == emb.passages == _texts(after) - _texts(before) > 0
+    assert change.texts == _texts(after) == after.texts
     assert change.index_version == after.version != before.version
     # the old document's vectors are copied, not recomputed
     n = len(before.chunks)
@@ -128,6 +129,23 @@ def test_a_bad_file_is_rejected_and_nothing_of_it_is_added(
     # a good file beside a bad one is added
     mixed = coll.add([empty, REPORTS / "qinghe-county-2024.txt"])
     assert [o.status for o in mixed.outcomes] == ["rejected", "added"]
+
+
+def test_an_all_or_none_add_with_a_bad_file_adds_nothing(
+    collection, tiny_settings: Settings, tmp_path: Path
+) -> None:
+    coll, emb = collection
+    before = load_index(tiny_settings.index_dir).version
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    good = REPORTS / "qinghe-county-2024.txt"
+    with pytest.raises(AddRefused, match=r"empty.txt: the file is empty \(nothing was added\)"):
+        coll.add([good, empty], all_or_none=True)
+    assert load_index(tiny_settings.index_dir).version == before
+    assert emb.passages == 0 and not list(tiny_settings.documents_dir.glob("*"))
+    # without the bad file it goes in
+    (o,) = coll.add([good], all_or_none=True).outcomes
+    assert o.status == "added"
 
 
 def test_a_failed_add_leaves_the_previous_index_and_no_files(

@@ -28,14 +28,24 @@ def answer(
     quote: str = QUOTE,
     question: str = "新增就业多少？",
     section: tuple[str, ...] = ("过去五年", "民生"),
+    document: str = "",
 ) -> ServedAnswerOut:
     start = DOC_TEXT.find(quote) if quote in DOC_TEXT else 0
     cites = (
         ()
         if status == "refused"
         else (
-            Citation(1, "d", section, start, start + len(quote), quote, "achievement"),
-            Citation(2, "d", section, len(DOC_TEXT) - 11, len(DOC_TEXT), DOC_TEXT[-11:], "target"),
+            Citation(1, "d", section, start, start + len(quote), quote, "achievement", document),
+            Citation(
+                2,
+                "d",
+                section,
+                len(DOC_TEXT) - 11,
+                len(DOC_TEXT),
+                DOC_TEXT[-11:],
+                "target",
+                document,
+            ),
         )
     )
     hit = Hit(Chunk("d:0001", "d", section, 0, 40, DOC_TEXT[:40]), 0.5, "fused")
@@ -190,7 +200,7 @@ hostile = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map("".join
 @settings(max_examples=150, deadline=None)
 @given(question=hostile, quote=hostile, section=hostile)
 def test_no_text_becomes_markup(question: str, quote: str, section: str) -> None:
-    t = answer("partial", question=question, quote=quote, section=(section,))
+    t = answer("partial", question=question, quote=quote, section=(section,), document=quote)
     d = Document(
         "d",
         section,
@@ -214,3 +224,28 @@ def test_no_text_becomes_markup(question: str, quote: str, section: str) -> None
     shown = Tags()
     shown.feed(views.conversation([t], {}))
     assert question in "".join(shown.text)
+
+
+def test_quotes_name_their_report_when_the_citation_does() -> None:
+    one = views.conversation([answer()], {})
+    assert 'class="quote-doc"' not in one  # one report: citations carry no name
+    several = views.conversation([answer(document="2024年澄川市政府工作报告")], {})
+    assert several.count('<span class="quote-doc">2024年澄川市政府工作报告</span>') == 2
+
+
+def test_the_report_selector_lists_reports_by_title_and_year() -> None:
+    def doc(doc_id: str, title: str, year: str) -> Document:
+        return Document(doc_id, title, "x", "0", f"{doc_id}.txt", metadata={"year": year})
+
+    docs = [
+        doc("a", "2023年澄川市政府工作报告", "2023"),
+        doc("b", "政府工作报告", "2024"),
+        doc("c", "政府工作报告", "2024"),
+    ]
+    assert views.report_choices(docs) == [
+        ("全部报告", ""),
+        ("2023年澄川市政府工作报告", "a"),
+        ("政府工作报告（2024） · b", "b"),  # two reports would read the same: ids added
+        ("政府工作报告（2024） · c", "c"),
+    ]
+    assert views.report_choices([]) == [("全部报告", "")]

@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.service = None
     metrics.instrument(app)
     app.add_middleware(RateLimit, per_minute=settings.chat_rate_limit, prefix="/gradio_api/")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, streamed=documents.STREAMED
+    )
     errors.register(app)
 
     # the API key is declared once, for everything under /api and /v1

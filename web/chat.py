@@ -20,8 +20,9 @@ from fastapi import FastAPI
 
 from rag.config import Settings
 from rag.conversation import Turn
-from rag.retrieval import InvalidQuestion
+from rag.retrieval import InvalidQuestion, UnknownDocument
 from rag.schemas import ServedAnswerOut
+from rag.types import DocFilter
 
 from . import views
 from .service import AnswerService, ServiceError
@@ -45,6 +46,7 @@ MAX_TURNS = 20  # kept per browser session (older ones drop off the page)
 HISTORY_TURNS = 3  # earlier turns a follow-up question is resolved against
 NOT_READY = "索引正在加载，请稍后再试。"
 FAILED = "抱歉，出现了内部错误，请稍后再试。"
+REPORT_GONE = "所选的报告已不在库中，请刷新页面或重新选择报告。"
 THEME = gr.themes.Default(
     primary_hue="red",
     # Gradio's own bundled font for Latin text, then the system's Chinese fonts (no web fonts)
@@ -63,11 +65,16 @@ ServiceGetter = Callable[[], AnswerService | None]
 
 @dataclass
 class ChatState:
-    """One browser session: its answers (in order), the ratings given, a notice to show."""
+    """One browser session: its answers (in order), the ratings given, a notice to show, and
+    the report its questions are limited to (a doc_id; empty: 全部报告)."""
 
     turns: list[ServedAnswerOut] = field(default_factory=list)
     ratings: dict[str, str] = field(default_factory=dict)
     notice: str = ""
+    report: str = views.ALL_REPORTS
+
+    def where(self) -> DocFilter | None:
+        return DocFilter.of(doc=self.report) if self.report else None
 
     def history(self) -> list[Turn]:
         return [Turn(t.question, t.answer) for t in self.turns[-HISTORY_TURNS:]]
@@ -99,12 +106,16 @@ class Chat:
             state.notice = NOT_READY
         else:
             try:
-                s = service.ask(question, history=state.history(), surface="chat")
+                s = service.ask(
+                    question, history=state.history(), where=state.where(), surface="chat"
+                )
                 out = ServedAnswerOut.served(s.id, s.answer)
                 state.turns = [*state.turns, out][-MAX_TURNS:]
                 answer = out.model_dump(mode="json")
             except InvalidQuestion as exc:
                 state.notice = f"无法回答：{exc}"
+            except UnknownDocument:  # removed since the page was loaded
+                state.notice = REPORT_GONE
             except Exception:  # never show a stack trace to a citizen
                 log.exception("chat answer failed")
                 state.notice = FAILED
@@ -155,16 +166,28 @@ class Chat:
             state.notice = f"反馈未保存：{exc}"
         return state.conversation(), state
 
-    def clear(self) -> tuple[Any, ...]:
-        state = ChatState()
+    def clear(self, state: ChatState) -> tuple[Any, ...]:
+        """A new conversation, over the report chosen in the selector."""
+        report = state.report if isinstance(state, ChatState) else views.ALL_REPORTS
+        state = ChatState(report=report)
         return state.conversation(), views.source_empty(), "", state, None
 
+    def choose(self, report: str | None, state: ChatState) -> ChatState:
+        """The report selector: the next questions are limited to ``report`` (a doc_id)."""
+        state = state if isinstance(state, ChatState) else ChatState()
+        state.report = report or views.ALL_REPORTS
+        return state
+
     def load(self, kind: str) -> tuple[Any, ...]:
-        """The page's header, 报告目录 and 目标一览, from the index being served."""
+        """The page's header, 报告目录, 目标一览 and the report selector (shown when there
+        is more than one report), from the index being served."""
         service = self.get_service()
         docs = service.documents() if service else []
         toc = "".join(views.outline(d, service.outline(d.doc_id)) for d in docs if service)
-        return views.header(docs), toc, self.figure_table(kind), ""
+        selector = gr.update(
+            choices=views.report_choices(docs), value=views.ALL_REPORTS, visible=len(docs) > 1
+        )
+        return views.header(docs), toc, self.figure_table(kind), "", selector
 
     def figure_table(self, kind: str) -> Any:
         service = self.get_service()
@@ -194,6 +217,19 @@ def build_chat(get_service: ServiceGetter, settings: Settings) -> gr.Blocks:
                 with gr.Column(scale=3, min_width=320, elem_id="qa-main"):
                     with gr.Row(elem_id="conv-bar", equal_height=True):
                         gr.HTML('<p class="conv-title">对话</p>', js_on_load=None)
+                        # choices and visibility come with the page's load event
+                        report = gr.Dropdown(
+                            choices=views.report_choices([]),
+                            value=views.ALL_REPORTS,
+                            label="报告",
+                            show_label=False,
+                            interactive=True,
+                            visible=False,
+                            container=False,
+                            scale=1,
+                            min_width=160,
+                            elem_id="report",
+                        )
                         reset = gr.Button(
                             "清空对话",
                             size="sm",
@@ -261,8 +297,10 @@ def build_chat(get_service: ServiceGetter, settings: Settings) -> gr.Blocks:
         ).then(None, js=FOCUS_BOX_JS)
         private: dict[str, Any] = {"api_visibility": "private"}
         conv.click(chat.rate, [state], [conv, state], **private)
-        reset.click(chat.clear, None, [conv, src, box, state, answer_json], **private)
-        demo.load(chat.load, [kind], [site_head, toc, table, figure_src], **private)
+        reset.click(chat.clear, [state], [conv, src, box, state, answer_json], **private)
+        # the chosen report is kept in the session's state, so /ask keeps its one parameter
+        report.change(chat.choose, [report, state], [state], **private)
+        demo.load(chat.load, [kind], [site_head, toc, table, figure_src, report], **private)
         kind.change(chat.figure_table, [kind], [table], **private)
         table.select(chat.open_figure, None, [figure_src], **private).then(None, js=SHOW_FIGURE_JS)
     return demo

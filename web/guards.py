@@ -26,14 +26,23 @@ async def _reply(
 
 
 class BodySizeLimit:
-    """413 for request bodies over ``max_bytes`` on the API, declared or streamed."""
+    """413 for request bodies over ``max_bytes`` on the API, declared or streamed; the
+    ``streamed`` (method, path) pairs pass unread (uploads: the route streams them to disk
+    under a limit of its own, ``web/uploads.py``)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, streamed: frozenset[tuple[str, str]] = frozenset()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(GUARDED_PREFIXES):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(GUARDED_PREFIXES)
+            or (scope["method"], scope["path"]) in self.streamed
+        ):
             await self.app(scope, receive, send)
             return
         message = f"request body over {self.max_bytes} bytes (RAG_MAX_BODY_BYTES) / 请求体过大"

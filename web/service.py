@@ -13,26 +13,40 @@ batcher's thread included) on shutdown.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from rag.collection import Change, Collection, NotRemovable
 from rag.config import Settings
 from rag.conversation import Turn
 from rag.feedback import FeedbackStore, Rating
 from rag.overview import figure_sentences, outline
 from rag.pipeline import Pipeline
 from rag.schemas import CitationOut, ReadyOut
-from rag.types import Answer, Chunk, Document, FigureSentence, OutlineNode, Paragraph, SearchResult
+from rag.types import (
+    Answer,
+    Chunk,
+    DocFilter,
+    Document,
+    FigureSentence,
+    OutlineNode,
+    Paragraph,
+    SearchResult,
+)
 
 from .metrics import Metrics, Surface
 
 log = logging.getLogger("rag.web")
 
 REFRESH_SECONDS = 2.0  # how stale the served index may be after `rag add` / `rag remove`
+# an upload's temporary folder older than this at start-up was left by a killed server
+STALE_UPLOAD_SECONDS = 3600.0
 
 
 class ServiceError(Exception):
@@ -49,6 +63,10 @@ class NotFound(ServiceError):
 
 class BadFeedback(ServiceError):
     """Feedback that names neither an answer nor a question."""
+
+
+class Conflict(ServiceError):
+    """The change conflicts with the collection (a seed document cannot be removed)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ class AnswerService:
     # -- life cycle ----------------------------------------------------------------------
 
     def load(self) -> AnswerService:
+        self._clear_stale_uploads()
         if self._pipeline is None:
             t0 = time.perf_counter()
             self._pipeline = Pipeline(self.settings).load()
@@ -127,6 +146,21 @@ class AnswerService:
             raise NotReady("index not loaded yet / 索引尚未加载")
         self._refresh(pipe)
         return pipe
+
+    def require_ready(self) -> None:
+        """Raise :class:`NotReady` unless the model and the index are loaded."""
+        self.pipeline  # noqa: B018 - the property raises NotReady
+
+    def _refresh_now(self, pipe: Pipeline) -> None:
+        """Serve the version this process just swapped in (an add or remove), waiting for a
+        refresh already under way; a failure leaves the periodic refresh to try again."""
+        with self._refresh_lock:
+            self._refreshed_at = time.monotonic()
+            try:
+                pipe.refresh()
+            except Exception:
+                log.exception("index refresh after a change failed; the next request retries")
+                self._refreshed_at = 0.0
 
     def _refresh(self, pipe: Pipeline) -> None:
         """Serve a new index version that ``rag add`` / ``rag remove`` swapped in meanwhile
@@ -152,14 +186,18 @@ class AnswerService:
         surface: Surface,
         history: Sequence[Turn] = (),
         top_k: int | None = None,
+        where: DocFilter | None = None,
     ) -> Served:
-        """A cited answer, counted in the metrics and kept for feedback."""
-        a = self.pipeline.answer(question, history=history, top_k=top_k)
+        """A cited answer (from the documents ``where`` allows), counted in the metrics and
+        kept for feedback."""
+        a = self.pipeline.answer(question, history=history, top_k=top_k, where=where)
         self.metrics.observe(a, surface)
         return Served(self.answers.put(a), a)
 
-    def search(self, question: str, *, top_k: int | None = None) -> SearchResult:
-        return self.pipeline.search(question, top_k=top_k)
+    def search(
+        self, question: str, *, top_k: int | None = None, where: DocFilter | None = None
+    ) -> SearchResult:
+        return self.pipeline.search(question, top_k=top_k, where=where)
 
     def record_feedback(
         self,
@@ -185,6 +223,56 @@ class AnswerService:
         )
         self.metrics.feedback.labels(rating=rating).inc()
         return item
+
+    # -- changing the collection (blocking: embedding; the routes call these in a thread) ----
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploads are streamed to before they are added (one folder per request)."""
+        return self.settings.data_dir / "uploads"
+
+    def _clear_stale_uploads(self) -> None:
+        if not self.upload_dir.is_dir():
+            return
+        for p in self.upload_dir.iterdir():
+            try:
+                if time.time() - p.stat().st_mtime > STALE_UPLOAD_SECONDS:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                continue
+
+    def _collection(self) -> tuple[Pipeline, Collection]:
+        pipe = self.pipeline
+        assert pipe.embedder is not None
+        return pipe, Collection(pipe.settings, pipe.embedder)
+
+    def add_documents(self, paths: Sequence[Path], *, metadata: dict[str, str]) -> Change:
+        """Add the files as one new index version, all or none (a file that cannot be read
+        raises :class:`rag.collection.AddRefused` and nothing is added), and serve it at once.
+        Adds and removes are serialized by the collection's lock, in and across processes."""
+        pipe, collection = self._collection()
+        change = collection.add(paths, metadata=metadata, all_or_none=True)
+        if any(o.status == "added" for o in change.outcomes):
+            self._refresh_now(pipe)
+        return change
+
+    def remove_document(self, doc_id: str) -> Change:
+        """Remove an added document and serve the version without it at once; a seed
+        raises :class:`Conflict`, an unknown id :class:`NotFound`."""
+        pipe, collection = self._collection()
+        try:
+            change = collection.remove(doc_id)
+        except NotRemovable as exc:
+            self._refresh_now(pipe)  # what the collection holds now decides the answer
+            assert pipe.index is not None
+            if doc_id not in pipe.index.documents:
+                raise NotFound(f"no document {doc_id!r}; GET /api/documents lists them") from exc
+            raise Conflict(
+                f"{doc_id!r} is a seed document: it cannot be removed through the API (delete "
+                "its file from RAG_SEEDS_DIR and run `rag index`) / 种子报告不能通过接口删除"
+            ) from exc
+        self._refresh_now(pipe)
+        return change
 
     # -- the documents -----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Literal
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from rag.answer.documents import document_label
 from rag.chunking import split_sentences
 from rag.schemas import CitationOut, HitOut, ServedAnswerOut
 from rag.types import Document, FigureSentence, OutlineNode, Paragraph
@@ -159,10 +160,16 @@ def _quotes(i: int, citations: Sequence[CitationOut]) -> str:
         f'aria-pressed="{"true" if k == 0 else "false"}" title="查看原文段落">[{c.n}]</button>'
         f'<div class="quote-body"><span class="tag tag-{c.kind}">{KIND_ZH[c.kind]}</span>'
         f'<span class="quote-text">“{esc(c.quote)}”</span>'
+        f"{_document(c.document)}"
         f'<span class="quote-where">{esc(where(c.section))}</span></div></li>'
         for k, c in enumerate(citations)
     ]
     return f'<ol class="quotes" aria-label="报告原文依据">{"".join(items)}</ol>'
+
+
+def _document(name: str) -> str:
+    """The quote's report, named when several are indexed (the citation's ``document``)."""
+    return f'<span class="quote-doc">{esc(name)}</span>' if name else ""
 
 
 def _related(i: int, hits: Sequence[HitOut]) -> str:
@@ -296,7 +303,20 @@ def source_empty(*, hidden: bool = False, hint: str = SOURCE_HINT) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# 报告目录 and 目标一览
+# The report selector, 报告目录 and 目标一览
+
+ALL_REPORTS = ""  # the selector's value for every report
+ALL_REPORTS_ZH = "全部报告"
+
+
+def report_choices(docs: Sequence[Document]) -> list[tuple[str, str]]:
+    """The selector's (label, doc_id) pairs: 全部报告, then each report by its title (year),
+    with its id when two labels would read the same. Gradio shows labels as text."""
+    labels = [document_label(d) for d in docs]
+    return [(ALL_REPORTS_ZH, ALL_REPORTS)] + [
+        (label if labels.count(label) == 1 else f"{label} · {d.doc_id}", d.doc_id)
+        for label, d in zip(labels, docs, strict=True)
+    ]
 
 
 def header(docs: Sequence[Document]) -> str:

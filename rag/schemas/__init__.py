@@ -29,7 +29,16 @@ from .api import (
     SearchRequest,
     TurnIn,
 )
-from .documents import DocumentOut, DocumentSummary, FigureOut, OutlineItem, OutlineNodeOut
+from .documents import (
+    AddOutcomeOut,
+    ChangeOut,
+    DocumentFields,
+    DocumentOut,
+    DocumentSummary,
+    FigureOut,
+    OutlineItem,
+    OutlineNodeOut,
+)
 from .openai import (
     AssistantMessage,
     ChatChoice,
@@ -43,6 +52,7 @@ from .openai import (
 )
 
 __all__ = [
+    "AddOutcomeOut",
     "AnswerOut",
     "AnswerRequest",
     "AssistantMessage",
@@ -50,12 +60,14 @@ __all__ = [
     "ChatCompletionChunkOut",
     "ChatCompletionOut",
     "ChatMessage",
+    "ChangeOut",
     "ChatRequest",
     "ChunkChoice",
     "ChunkDelta",
     "ChunkOut",
     "CitationOut",
     "DeltaOut",
+    "DocumentFields",
     "DocumentOut",
     "DocumentSummary",
     "ErrorOut",

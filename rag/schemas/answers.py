@@ -55,6 +55,10 @@ class CitationOut(RecordOut):
     end: int
     quote: str = Field(description="the exact slice text[start:end] of the cleaned document")
     kind: CitationKind = Field(description="achievement (done), target (plan) or other")
+    document: str = Field(
+        description="the document's title (with its year), when several documents are "
+        "indexed; else empty"
+    )
 
 
 class AnswerOut(BaseModel):

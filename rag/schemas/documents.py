@@ -1,9 +1,12 @@
-"""The indexed documents: summary, text and paragraph outline, table of contents, figures."""
+"""The indexed documents: summary, text and paragraph outline, table of contents, figures;
+adding and removing documents (what ``rag add --json`` / ``rag remove --json`` print and
+``POST`` / ``DELETE /api/documents`` return)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..collection import AddOutcome, AddStatus, Change
 from ..types import CitationKind, Document
 from .record import RecordOut
 
@@ -64,3 +67,64 @@ class FigureOut(RecordOut):
     sentence: str = Field(description="the exact slice text[start:end] of the cleaned document")
     figures: list[str]
     kind: CitationKind
+
+
+class DocumentFields(BaseModel):
+    """What an upload says about its document(s) (the form fields of
+    ``POST /api/documents``; the ``--title/--city/--year`` flags of ``rag add``). A
+    ``.meta.json`` beside a file wins over them, and they over what the text says."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: str | None = Field(None, min_length=1, max_length=200, description="one file only")
+    city: str | None = Field(None, min_length=1, max_length=50)
+    year: str | None = Field(None, pattern=r"^(?:19|20)\d{2}$", description="such as 2024")
+
+
+class AddOutcomeOut(BaseModel):
+    """What became of one file (:class:`rag.collection.AddOutcome`)."""
+
+    file: str = Field(description="the file's name as given")
+    status: AddStatus
+    doc_id: str = Field(
+        description="added: the new document's id; duplicate: the id of the document it "
+        "duplicates; rejected: empty"
+    )
+    reason: str = Field(description="why it is a duplicate or was rejected; else empty")
+    chars: int
+    chunks: int
+
+    @classmethod
+    def of(cls, o: AddOutcome) -> AddOutcomeOut:
+        return cls(
+            file=o.path.name,
+            status=o.status,
+            doc_id=o.doc_id,
+            reason=o.reason,
+            chars=o.chars,
+            chunks=o.chunks,
+        )
+
+
+class ChangeOut(BaseModel):
+    """One add or remove (:class:`rag.collection.Change`)."""
+
+    index_version: str = Field(description="the index version served from now on")
+    embedded: int = Field(
+        description="texts embedded by this change: chunks, sentences and clauses of the new "
+        "documents only (a remove embeds nothing)"
+    )
+    texts: int = Field(description="texts of the whole collection in that version")
+    seconds: float
+    removed: list[str]
+    documents: list[AddOutcomeOut]
+
+    @classmethod
+    def of(cls, c: Change) -> ChangeOut:
+        return cls(
+            index_version=c.index_version,
+            embedded=c.embedded,
+            texts=c.texts,
+            seconds=round(c.seconds, 3),
+            removed=list(c.removed),
+            documents=[AddOutcomeOut.of(o) for o in c.outcomes],
+        )

@@ -24,8 +24,12 @@ def _history(req: AnswerRequest) -> list[Turn]:
 
 @router.post("/api/answer", response_model=ServedAnswerOut, responses={**BODY_ERRORS, **NOT_READY})
 def post_answer(req: AnswerRequest, service: ServiceDep) -> ServedAnswerOut:
-    """A cited answer: direct answer, verbatim quotes with [n] markers, citations."""
-    s = service.ask(req.question, history=_history(req), top_k=req.top_k, surface="api")
+    """A cited answer: direct answer, verbatim quotes with [n] markers, citations (each
+    naming its document when several are indexed); `doc_id`, `city`, `year` limit the
+    documents it is answered from."""
+    s = service.ask(
+        req.question, history=_history(req), top_k=req.top_k, where=req.where(), surface="api"
+    )
     return ServedAnswerOut.served(s.id, s.answer)
 
 
@@ -34,7 +38,13 @@ async def post_answer_stream(req: AnswerRequest, service: ServiceDep) -> EventSo
     """Server-Sent Events: every `citation` first, then `delta` pieces of the answer
     text, then `done` with the full answer JSON (citations included)."""
     s = await run_in_threadpool(
-        lambda: service.ask(req.question, history=_history(req), top_k=req.top_k, surface="stream")
+        lambda: service.ask(
+            req.question,
+            history=_history(req),
+            top_k=req.top_k,
+            where=req.where(),
+            surface="stream",
+        )
     )
     return EventSourceResponse(_events(s))
 
