@@ -152,3 +152,20 @@ def test_a_document_added_while_serving_is_served(
         assert after == before | {"qinghe-county-2024"}
         figures = client.get("/api/documents/qinghe-county-2024/figures")
         assert figures.status_code == 200 and figures.json()
+
+
+def test_load_clears_uploads_a_killed_server_left(pipeline: Pipeline, tmp_path: Path) -> None:
+    import os
+
+    import web.service
+
+    settings = pipeline.settings.model_copy(update={"data_dir": tmp_path})
+    service = AnswerService(settings, metrics=Metrics(), pipeline=pipeline)
+    old, new = service.upload_dir / "upload-old", service.upload_dir / "upload-new"
+    for d in (old, new):
+        d.mkdir(parents=True)
+        (d / "report.txt").write_text("x", encoding="utf-8")
+    stale = web.service.STALE_UPLOAD_SECONDS + 60
+    os.utime(old, (old.stat().st_atime - stale, old.stat().st_mtime - stale))
+    service.load()
+    assert not old.exists() and new.exists()  # an upload under way in another worker stays

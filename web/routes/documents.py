@@ -35,10 +35,10 @@ def _upload_body() -> dict[str, Any]:
         (given,) = [p for p in prop.pop("anyOf") if p.get("type") != "null"]
         fields[name] = {**prop, **given}
         fields[name].pop("default", None)
-    files = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    files: dict[str, Any] = {"type": "array", "items": {"type": "string", "format": "binary"}}
     files |= {"minItems": 1, "maxItems": uploads.MAX_FILES}
     files["description"] = "the report files (.txt .md .docx .pdf), each ≤ RAG_MAX_UPLOAD_BYTES"
-    schema = {"type": "object", "properties": {uploads.FILES: files, **fields}}
+    schema: dict[str, Any] = {"type": "object", "properties": {uploads.FILES: files, **fields}}
     schema |= {"required": [uploads.FILES], "additionalProperties": False}
     return {
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
