@@ -95,7 +95,7 @@ def reopen(uri: str, token: str = "") -> MilvusClient:
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise MilvusUnavailable(f"pymilvus is not installed ({exc})") from exc
         try:
-            _clients[uri] = MilvusClient(uri=uri, token=token)
+            _clients[uri] = MilvusClient(uri=uri, token=token, **_local_options(uri))
         except Exception as exc:  # pymilvus raises MilvusException / ConnectionConfigException
             raise MilvusUnavailable(
                 f"cannot open Milvus at {redacted(uri)}: {exc}"
@@ -107,6 +107,22 @@ def reopen(uri: str, token: str = "") -> MilvusClient:
             ) from exc
         log.info("connected to Milvus at %s", redacted(uri))
     return _clients[uri]
+
+
+def _local_options(uri: str) -> dict[str, Any]:
+    """For milvus-lite (a local path): no keepalive pings. pymilvus pings every 10 s even
+    without calls; milvus-lite's in-process gRPC server keeps grpc's default policy (at most
+    one ping in 5 minutes without data) and may answer an idle client with GOAWAY "too many
+    pings" — seen in test runs under load, as a failed call on a client left idle between
+    test modules. A local server needs no liveness probe."""
+    if "://" in uri:
+        return {}
+    return {
+        "grpc_options": {
+            "grpc.keepalive_time_ms": 2**31 - 1,
+            "grpc.keepalive_permit_without_calls": 0,
+        }
+    }
 
 
 def client_for(uri: str) -> MilvusClient | None:
