@@ -115,6 +115,20 @@ def on_store(settings: Settings, store: str, root: Path) -> Settings:
     )
 
 
+def fake_pipeline_over(tmp_path_factory, name: str, text: str, rules=None):  # type: ignore[no-untyped-def]
+    """A pipeline over one hand-made report (``name``.txt), with the fake embedder and
+    ``rules`` (default :data:`FAKE_RULES`)."""
+    from rag.index import build_index
+    from rag.pipeline import Pipeline
+
+    seeds = tmp_path_factory.mktemp("seeds")
+    (seeds / f"{name}.txt").write_text(text, encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, data_dir=tmp_path_factory.mktemp("d"), chunk_size=60)
+    emb = FakeEmbedder()
+    index = build_index(settings, emb)
+    return Pipeline(settings, embedder=emb, index=index, rules=rules or FAKE_RULES).load()
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -6,13 +6,10 @@ the deterministic fake embedder."""
 import dataclasses
 
 import pytest
-from conftest import FAKE_RULES, FakeEmbedder
+from conftest import FAKE_RULES, fake_pipeline_over
 
 from rag.answer.evidence import candidates
 from rag.answer.strategy import Evidence
-from rag.config import Settings
-from rag.index import build_index
-from rag.pipeline import Pipeline
 
 REPORT = """2024年鹭汀市政府工作报告
 
@@ -26,13 +23,9 @@ REPORT = """2024年鹭汀市政府工作报告
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory):
-    seeds = tmp_path_factory.mktemp("seeds")
-    (seeds / "luting-2024.txt").write_text(REPORT, encoding="utf-8")
-    settings = Settings(seeds_dir=seeds, data_dir=tmp_path_factory.mktemp("d"), chunk_size=60)
-    emb = FakeEmbedder()
     # every retrieved sentence is evidence here: the fake embedder's cosines mean little
     rules = dataclasses.replace(FAKE_RULES, evidence_margin=1.0)
-    return Pipeline(settings, embedder=emb, index=build_index(settings, emb), rules=rules).load()
+    return fake_pipeline_over(tmp_path_factory, "luting-2024", REPORT, rules)
 
 
 def evidence(pipe, question: str) -> Evidence:

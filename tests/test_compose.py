@@ -10,11 +10,9 @@ import dataclasses
 import re
 
 import pytest
-from conftest import FAKE_RULES, FakeEmbedder
+from conftest import FAKE_RULES, fake_pipeline_over
 
 from rag.answer.outline import build_outline
-from rag.config import Settings
-from rag.index import build_index
 from rag.pipeline import Pipeline
 
 REPORT = """2024年青禾县政府工作报告
@@ -47,13 +45,7 @@ TEST_RULES = FAKE_RULES
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory):
-    seeds = tmp_path_factory.mktemp("seeds")
-    (seeds / "qinghe-2024.txt").write_text(REPORT, encoding="utf-8")
-    settings = Settings(seeds_dir=seeds, data_dir=tmp_path_factory.mktemp("d"), chunk_size=60)
-    emb = FakeEmbedder()
-    return Pipeline(
-        settings, embedder=emb, index=build_index(settings, emb), rules=TEST_RULES
-    ).load()
+    return fake_pipeline_over(tmp_path_factory, "qinghe-2024", REPORT, TEST_RULES)
 
 
 def ask(pipe, question, **kw):
