@@ -108,7 +108,7 @@ def _furniture(texts: list[str], pages: list[int]) -> set[int]:
     (``pages``: the reader's page of each, all 0 for a text file)."""
     numbers = {i for i, t in enumerate(texts) if is_page_number(t)}
     bare = [i for i, t in enumerate(texts) if _BARE_NUMBER.match(t.strip())]
-    values = [int(texts[i]) for i in bare]
+    values = [int(texts[i].strip()) for i in bare]  # (str.strip takes \x1f; int() does not)
     if len(bare) >= 2 and all(a < b for a, b in zip(values, values[1:], strict=False)):
         numbers.update(bare)
     # page regions: a new one after each page-number line and at each change of page

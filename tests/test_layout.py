@@ -43,6 +43,12 @@ def test_bare_numbers_are_page_numbers_only_when_they_count_up() -> None:
     assert "12" in "".join(_texts(_layout(lonely)))
 
 
+def test_a_bare_number_with_a_control_character_beside_it_is_read() -> None:
+    """str.strip() takes a unit separator (\\x1f) that int() does not (found by hypothesis)."""
+    text = "标题\n\n第一段。\n1\x1f\n第二段。\n2\x1f\n第三段。\n"
+    assert _texts(_layout(text)) == ["标题", "第一段。", "第二段。", "第三段。"]
+
+
 def _paged(header: str | None, n: int, footer: str = "— {n} —") -> str:
     pages = []
     for i in range(1, n + 1):
