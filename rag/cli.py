@@ -237,11 +237,14 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import asdict
+    from .collection import documents
+    from .schemas import DocumentListed
 
-    rows = _collection(settings).documents()
+    index = _collection(settings).served()
+    rows = documents(index)
     if args.json:
-        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        listed = DocumentListed.all(index)
+        print(json.dumps([d.model_dump() for d in listed], ensure_ascii=False, indent=2))
         return 0
     print("id\ttitle\tcity\tyear\tkind\tformat\tchars\tchunks\tsha256\tadded")
     for r in rows:

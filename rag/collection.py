@@ -213,9 +213,13 @@ class Collection:
 
         return ensure_index(self.settings, self.embedder, recovered=True)
 
-    def documents(self) -> list[DocumentInfo]:
+    def served(self) -> Index:
+        """The index served now (what a killed add or remove left pending settled first)."""
         recover(self.settings)
-        return documents(self._current())
+        return self._current()
+
+    def documents(self) -> list[DocumentInfo]:
+        return documents(self.served())
 
     def add(
         self,

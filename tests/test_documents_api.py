@@ -21,7 +21,7 @@ from rag.index import build_index, load_index
 from rag.ingest import layout_of, load_document
 from rag.pipeline import Pipeline
 from rag.readers import read_source
-from rag.schemas import ChangeOut
+from rag.schemas import ChangeOut, DocumentListed
 from web.app import create_app
 
 REPORTS = Path(__file__).resolve().parent / "data" / "reports"
@@ -357,6 +357,17 @@ def test_delete_removes_an_added_report_at_once(client: TestClient) -> None:
     assert client.delete("/api/documents/qinghe-county-2024").status_code == 404
 
 
+def test_the_list_says_what_each_document_is_and_where_it_came_from(client: TestClient) -> None:
+    upload(client, QINGHE)
+    rows = {d["doc_id"]: d for d in client.get("/api/documents").json()}
+    assert rows[SEED]["origin"] == "seed"
+    added = rows["qinghe-county-2024"]
+    assert added["origin"] == "added" and added["format"] == "txt"
+    assert added["city"].startswith("青禾") and added["year"] == "2024"
+    assert added["chunks"] > 0 and len(added["sha256"]) == 64 and added["added"]
+    assert added["title"] and added["chars"] > 0
+
+
 def test_a_seed_cannot_be_deleted_and_an_unknown_id_is_404(client: TestClient) -> None:
     r = client.delete(f"/api/documents/{SEED}")
     assert r.status_code == 409
@@ -521,3 +532,7 @@ def test_the_cli_prints_the_shape_the_api_returns(tmp_path: Path, monkeypatch, c
     printed = json.loads(capsys.readouterr().out)
     assert set(printed) == set(ChangeOut.model_fields)
     assert printed["documents"][0]["doc_id"] == "qinghe-county-2024"
+    assert cli.main(["documents", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [set(d) for d in listed] == [set(DocumentListed.model_fields)] * 2
+    assert [d["origin"] for d in listed] == ["seed", "added"]

@@ -26,6 +26,7 @@ from rag.collection import Change, Collection, NotRemovable
 from rag.config import Settings
 from rag.conversation import Turn
 from rag.feedback import FeedbackStore, Rating
+from rag.index import Index
 from rag.overview import figure_sentences, outline
 from rag.pipeline import Pipeline
 from rag.schemas import CitationOut, ReadyOut
@@ -276,10 +277,14 @@ class AnswerService:
 
     # -- the documents -----------------------------------------------------------------------
 
-    def documents(self) -> list[Document]:
+    def index(self) -> Index:
+        """The index served now."""
         index = self.pipeline.index
         assert index is not None
-        return list(index.documents.values())
+        return index
+
+    def documents(self) -> list[Document]:
+        return list(self.index().documents.values())
 
     def document(self, doc_id: str) -> Document:
         index = self.pipeline.index

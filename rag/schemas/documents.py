@@ -4,11 +4,16 @@ adding and removing documents (what ``rag add --json`` / ``rag remove --json`` p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..collection import AddOutcome, AddStatus, Change
+from ..collection import AddOutcome, AddStatus, Change, documents
 from ..types import CitationKind, Document
 from .record import RecordOut
+
+if TYPE_CHECKING:
+    from ..index import Index
 
 
 class DocumentSummary(BaseModel):
@@ -23,6 +28,32 @@ class DocumentSummary(BaseModel):
         return DocumentSummary(
             doc_id=d.doc_id, title=d.title, source=d.source, chars=len(d.text), metadata=d.metadata
         )
+
+
+class DocumentListed(DocumentSummary):
+    """A row of ``GET /api/documents`` and of ``rag documents --json``: the summary and the
+    collection's record of it (:class:`rag.collection.DocumentInfo`, same field names)."""
+
+    city: str
+    year: str
+    kind: str
+    format: str
+    chunks: int
+    sha256: str
+    added: str
+    origin: Literal["seed", "added"]
+
+    @classmethod
+    def all(cls, index: Index) -> list[DocumentListed]:
+        """Every document of ``index``, in index order."""
+        own = set(cls.model_fields) - set(DocumentSummary.model_fields)
+        return [
+            cls(
+                **dict(DocumentSummary.of(index.documents[info.doc_id])),
+                **{k: getattr(info, k) for k in own},
+            )
+            for info in documents(index)
+        ]
 
 
 class OutlineItem(RecordOut):

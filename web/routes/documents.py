@@ -12,8 +12,8 @@ from rag.schemas import (
     ChangeOut,
     ChunkOut,
     DocumentFields,
+    DocumentListed,
     DocumentOut,
-    DocumentSummary,
     FigureOut,
     OutlineNodeOut,
 )
@@ -45,9 +45,11 @@ def _upload_body() -> dict[str, Any]:
     }
 
 
-@router.get("/api/documents", response_model=list[DocumentSummary])
-def list_documents(service: ServiceDep) -> list[DocumentSummary]:
-    return [DocumentSummary.of(d) for d in service.documents()]
+@router.get("/api/documents", response_model=list[DocumentListed])
+def list_documents(service: ServiceDep) -> list[DocumentListed]:
+    """Every document: title, city, year, kind, format, size, chunks, sha256, when it was
+    added, and whether it is a seed or was added (only added ones can be deleted)."""
+    return DocumentListed.all(service.index())
 
 
 @router.post(
