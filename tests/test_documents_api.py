@@ -399,7 +399,7 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         ({"year": "2024", "city": "澄川市"}, set()),
     ],
 )
-def test_filters_limit_search_answer_and_stream(
+def test_filters_limit_search_answer_stream_and_openai(
     three: TestClient, scope: dict[str, Any], docs: set[str]
 ) -> None:
     question = "地区生产总值增长多少？"
@@ -417,6 +417,11 @@ def test_filters_limit_search_answer_and_stream(
     done = json.loads(text.replace("\r\n", "\n").split("event: done\ndata: ")[1].split("\n")[0])
     assert {c["doc_id"] for c in done["citations"]} <= docs
     assert {h["doc_id"] for h in done["hits"]} <= docs and bool(done["hits"]) == bool(docs)
+    messages = [{"role": "user", "content": question}]
+    oa = three.post("/v1/chat/completions", json={"messages": messages, **scope}).json()
+    assert {c["doc_id"] for c in oa["citations"]} <= docs and bool(oa["citations"]) == bool(
+        a["citations"]
+    )
 
 
 def test_without_a_filter_all_reports_answer_and_citations_name_theirs(

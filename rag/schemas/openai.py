@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..types import AnswerStatus
 from .answers import CitationOut
+from .api import Scoped
 
 
 class ChatMessage(BaseModel):
@@ -16,7 +17,10 @@ class ChatMessage(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
-class ChatRequest(BaseModel):
+class ChatRequest(Scoped):
+    """OpenAI's request, plus the answer API's ``doc_id`` / ``city`` / ``year`` (an OpenAI
+    client sends them as extra body fields)."""
+
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=50)
     stream: bool = False

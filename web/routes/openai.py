@@ -31,7 +31,8 @@ def chat_completions(req: oa.ChatRequest, service: ServiceDep) -> Any:
     """OpenAI-compatible: the cited answer as the assistant message; citations, status and
     reason in extra fields."""
     question, history = from_messages(req.messages)
-    body = completion(service.ask(question, history=history, surface="openai"))
+    s = service.ask(question, history=history, where=req.where(), surface="openai")
+    body = completion(s)
     return EventSourceResponse(_chunks(body)) if req.stream else body
 
 
