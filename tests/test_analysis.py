@@ -106,6 +106,14 @@ def test_topic_words_leave_out_question_words_and_figures(analyze):
     assert "餐馆" in long.topic and "餐馆" not in long.focus  # the situation is context
 
 
+def test_a_part_that_drops_a_words_head_is_no_topic_word(analyze):
+    """Chinese compounds are head-final: 产量 (the head kept) stands for 总产量, 总产 (the head
+    dropped) would match 总产值, a different thing."""
+    topic = analyze("粮食总产量是多少？").topic
+    assert "总产量" in topic and "产量" in topic and "总产" not in topic
+    assert "公路" in analyze("高速公路要新建多少公里？").topic
+
+
 @pytest.mark.parametrize(
     "attempt",
     [

@@ -304,6 +304,9 @@ def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]
         if re.match(r"[哪几]", t) or t in units:  # 哪几个, 几家, 公里: how it asks, not what
             continue
         out.append(t)
+    # a part that drops the head of a word (a Chinese compound's head comes last: 总产 of
+    # 总产量) names something else (总产值); a part that keeps it (产量) does not
+    out = [t for t in out if not any(t in u and t != u and not u.endswith(t) for u in out)]
     return tuple(dict.fromkeys(out))
 
 
