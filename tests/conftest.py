@@ -105,6 +105,17 @@ class FakeEmbedder:
 STORES = ["faiss", pytest.param("milvus", marks=pytest.mark.milvus)]
 
 
+class CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the passages it embeds."""
+
+    def __init__(self) -> None:
+        self.passages = 0
+
+    def embed_passages(self, texts, *, show_progress=False):  # type: ignore[no-untyped-def]
+        self.passages += len(texts)
+        return super().embed_passages(texts)
+
+
 def on_store(settings: Settings, store: str, root: Path) -> Settings:
     """``settings`` on ``store``: Milvus is milvus-lite in a database file of its own under
     ``root`` (one process per file; one file, and one lite start-up, per test module)."""

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import CountingEmbedder, FakeEmbedder
 
 from rag.collection import AddRefused, Collection, NotRemovable, documents
 from rag.config import Settings
@@ -17,17 +17,6 @@ from rag.retrieval import UnknownDocument
 from rag.types import DocFilter
 
 REPORTS = Path(__file__).resolve().parent / "data" / "reports"
-
-
-class CountingEmbedder(FakeEmbedder):
-    """The fake embedder, counting the passages it embeds."""
-
-    def __init__(self) -> None:
-        self.passages = 0
-
-    def embed_passages(self, texts, *, show_progress=False):  # type: ignore[no-untyped-def]
-        self.passages += len(texts)
-        return super().embed_passages(texts)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SEEDS, TINY_REPORT, FakeEmbedder, on_store
+from conftest import ROOT, SEEDS, TINY_REPORT, CountingEmbedder, FakeEmbedder, on_store
 from pydantic import ValidationError
 
 from rag.collection import Collection
@@ -29,15 +29,6 @@ pytestmark = pytest.mark.milvus
 
 REPORTS = Path(__file__).resolve().parent / "data" / "reports"
 QUESTIONS = load_questions(ROOT / "eval" / "questions.jsonl")
-
-
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self) -> None:
-        self.passages = 0
-
-    def embed_passages(self, texts, *, show_progress=False):  # type: ignore[no-untyped-def]
-        self.passages += len(texts)
-        return super().embed_passages(texts)
 
 
 @pytest.fixture(scope="module")
