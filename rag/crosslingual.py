@@ -100,14 +100,22 @@ class Glossary:
         with path.open(encoding="utf-8") as f:
             return cls.from_cedict(f, corpus)
 
-    def terms(self, question: str, *, max_per_word: int = MAX_TERMS_PER_WORD) -> list[str]:
-        """The report's Chinese words for the English words of ``question`` (sorted). A word
-        with more than ``max_per_word`` of them ("new": 新型, 新建, 新闻, 信息, …) is too
-        ambiguous to say what the question is about, and is left out."""
-        out: set[str] = set()
+    def groups(
+        self, question: str, *, max_per_word: int = MAX_TERMS_PER_WORD
+    ) -> list[tuple[str, ...]]:
+        """The report's Chinese words for each English word of ``question``, one group of
+        alternatives per word, in the question's order ("forest coverage" → (林业, 森林),
+        (盖率, 覆盖率)). A word with more than ``max_per_word`` of them ("new": 新型, 新建,
+        新闻, 信息, …) is too ambiguous to say what the question is about, and is left out."""
+        out: dict[str, tuple[str, ...]] = {}
         for word in _WORD.findall(question):
             w = stem(word)
             found = self.entries.get(w, frozenset()) if w not in STOPWORDS else frozenset()
-            if len(found) <= max_per_word:
-                out |= found
-        return sorted(out)
+            if found and len(found) <= max_per_word and w not in out:
+                out[w] = tuple(sorted(found))
+        return list(out.values())
+
+    def terms(self, question: str, *, max_per_word: int = MAX_TERMS_PER_WORD) -> list[str]:
+        """The report's Chinese words for the English words of ``question`` (sorted): the
+        union of :meth:`groups`."""
+        return sorted({t for g in self.groups(question, max_per_word=max_per_word) for t in g})

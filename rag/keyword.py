@@ -130,6 +130,8 @@ class KeywordIndex:
         self._bm25 = None
         self._n = 0
         self.doc_freq: dict[str, int] = {}  # token -> chunks holding it
+        self._texts: list[str] = []
+        self._phrase_freq: dict[str, int] = {}  # phrase (not a token) -> chunks holding it
 
     def build(self, chunks: Sequence[Chunk]) -> KeywordIndex:
         import bm25s
@@ -140,6 +142,8 @@ class KeywordIndex:
             for t in set(tokens):
                 df[t] = df.get(t, 0) + 1
         self.doc_freq = df
+        self._texts = [c.text.lower() for c in chunks]
+        self._phrase_freq = {}
         bm25 = bm25s.BM25()
         bm25.index(corpus, show_progress=False)
         self._bm25, self._n = bm25, len(chunks)
@@ -147,8 +151,14 @@ class KeywordIndex:
 
     def idf(self, token: str) -> float:
         """BM25's inverse document frequency of ``token`` over the chunks (0 when no chunk
-        holds it: a word the report does not use says nothing about where to look)."""
+        holds it: a word the report does not use says nothing about where to look). A phrase
+        the tokenizer splits (产业集群 → 产业, 集群) is counted in the chunks' text."""
         df = self.doc_freq.get(token, 0)
+        if not df and len(token) >= 2:
+            if token not in self._phrase_freq:
+                low = token.lower()
+                self._phrase_freq[token] = sum(low in t for t in self._texts)
+            df = self._phrase_freq[token]
         if not df:
             return 0.0
         return math.log(1 + (self._n - df + 0.5) / (df + 0.5))

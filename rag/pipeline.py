@@ -87,7 +87,7 @@ class Pipeline:
         context = AnswerContext.build(
             index,
             retriever.keyword,
-            english_terms=retriever.glossary.terms,
+            english_groups=retriever.glossary.groups,
             english_words=retriever.glossary.entries,
         )
         return retriever, context
@@ -172,6 +172,7 @@ class Pipeline:
                 constraints=replace(analysis.constraints, places=places),
                 topic=other(analysis.topic),
                 focus=other(analysis.focus),
+                groups=tuple(g for g in map(other, analysis.groups) if g),
                 notes=(*analysis.notes, f"limited to: {named}"),
             )
         items = comparison(analysis, docs)

@@ -35,6 +35,15 @@ def test_glossary_keeps_report_words_and_short_glosses():
     assert g.terms("森林覆盖率") == []  # Chinese text has no English words
 
 
+def test_groups_keep_each_english_word_s_renderings_together():
+    lines = [*LINES, "林業 林业 [lin2 ye4] /forestry/forest/\n"]
+    g = Glossary.from_cedict(lines, CORPUS + "林业")
+    assert g.groups("What is the forest coverage target?") == [("林业", "森林"), ("覆盖率",)]
+    assert g.groups("Forests and forest coverage") == [("林业", "森林"), ("覆盖率",)]  # once
+    assert g.terms("What is the forest coverage target?") == ["林业", "森林", "覆盖率"]
+    assert g.groups("When will the subway open?") == []
+
+
 def test_an_ambiguous_word_says_nothing_of_the_topic():
     lines = [f"{w} {w} [x] /new/\n" for w in ("新型", "新建", "新闻", "信息", "新时代", "新技术")]
     lines.append("高速公路 高速公路 [x] /expressway/\n")

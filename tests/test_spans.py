@@ -101,6 +101,25 @@ def test_coverage_weights_words_by_idf_and_ignores_unknown_words():
     assert visible_share(["森林", "钱袋子"], lambda w: idf(w) or 0) == 0.5
 
 
+def test_a_group_of_alternatives_counts_once_weighted_as_its_most_common_member():
+    # an English word's renderings: "forest" → 林业 (rare here) / 森林; "coverage" → 覆盖率
+    idf = {"林业": 4.0, "森林": 2.0, "覆盖率": 2.0}.get
+    groups = [("林业", "森林"), ("覆盖率",)]
+    # both renderings of "forest" in one sentence still count one word, not two
+    assert coverage("林业森林资源管理", groups, lambda w: idf(w) or 0) == pytest.approx(0.5)
+    # the sentence naming both English words wins over one naming two renderings of one
+    assert coverage("森林覆盖率提高", groups, lambda w: idf(w) or 0) == 1
+    # a group's weight is its most common member's (2.0), not its rarest (4.0)
+    assert (
+        coverage("林业资源", [("林业", "森林"), ("覆盖率", "盖率")], lambda w: idf(w) or 0) == 0.5
+    )
+    # single words and one-word groups are the same topic
+    assert coverage("森林面积", ["森林", "覆盖率"], lambda w: idf(w) or 0) == coverage(
+        "森林面积", [("森林",), ("覆盖率",)], lambda w: idf(w) or 0
+    )
+    assert visible_share([("林业", "钱袋子"), ("钱袋子",)], lambda w: idf(w) or 0) == 0.5
+
+
 @pytest.mark.parametrize(
     ("levels", "kind", "year"),
     [

@@ -105,6 +105,9 @@ class Analysis:
     constraints: Constraints
     topic: tuple[str, ...]  # words naming what the question is about
     focus: tuple[str, ...] = ()  # those of them in the part that asks (the rest is context)
+    # an English question's topic words grouped by the English word they render (alternatives:
+    # "forest" → 林业, 森林); empty when each topic word stands for itself
+    groups: tuple[tuple[str, ...], ...] = ()
     guard: str | None = None  # "instruction" | "personal_data": not a question about the report
     asks: tuple[str, ...] = ()  # the questions of a question that asks several ("…？…？")
     followup_of: str | None = None  # the previous question, when this one was resolved by it
@@ -114,6 +117,12 @@ class Analysis:
     @property
     def english(self) -> bool:
         return self.lang == "en"
+
+    @property
+    def topic_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The topic as groups of alternatives, each counted once by coverage (a Chinese
+        topic word is a group of its own)."""
+        return self.groups or tuple((w,) for w in self.topic)
 
     @property
     def wants_figure(self) -> bool:
@@ -317,7 +326,7 @@ class Analyzer:
     tokens: Callable[[str], list[str]]  # keyword tokens (jieba search mode)
     words: Callable[[str], list[str]]  # precise segmentation (for follow-ups)
     lexicon: Lexicon | None = None
-    english_terms: Callable[[str], list[str]] = lambda q: []
+    english_groups: Callable[[str], list[tuple[str, ...]]] = lambda q: []
     corpus_has: Callable[[str], bool] = lambda w: False
     frequency: Callable[[str], int] = lambda w: 0  # a word's count in the general dictionary
 
@@ -351,6 +360,7 @@ class Analyzer:
             constraints=_merge(own.constraints, prev.constraints),
             topic=own.topic or prev.topic,
             focus=own.focus or prev.focus,
+            groups=own.groups if own.topic else prev.groups,
             followup_of=history[-1].question,
             notes=(f"follow-up resolved as: {resolved}",),
         )
@@ -365,15 +375,19 @@ class Analyzer:
     ) -> Analysis:
         ask = asking_part(text) if lang != "en" else text
         kind, yes_no = answer_type(ask)
+        groups: tuple[tuple[str, ...], ...] = ()
         if lang == "en":  # the report's words for its English words, and any Chinese ones
             own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit())
-            topic = focus = tuple(dict.fromkeys((*own, *self.english_terms(text))))
+            rendered = self.english_groups(text)
+            groups = tuple((w,) for w in own) + tuple(rendered)
+            topic = focus = tuple(dict.fromkeys((*own, *(t for alt in rendered for t in alt))))
         else:
             # the asking part's words first, then those of the situation told before it
             focus = topic_words(ask, self.tokens)
             topic = focus + tuple(w for w in topic_words(text, self.tokens) if w not in focus)
             if lang == "mixed":  # the English words of a mixed question, in the report's words
-                topic += tuple(t for t in self.english_terms(text) if t not in topic)
+                terms = [t for alt in self.english_groups(text) for t in alt]
+                topic += tuple(t for t in dict.fromkeys(terms) if t not in topic)
         notes = tuple(f"read “{r.original}” as “{r.replacement}”" for r in replacements)
         return Analysis(
             question=question,
@@ -387,6 +401,7 @@ class Analyzer:
             constraints=constraints(text, ask, self.corpus_has, self.words),
             topic=topic,
             focus=focus,
+            groups=groups,
             guard=g,
             replacements=replacements,
             notes=notes,

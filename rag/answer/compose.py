@@ -117,7 +117,7 @@ def compose(
         hits[: rules.pool_hits_wide],
         ctx.index,
         query_vector,
-        a.topic,
+        a.topic_groups,
         ctx.idf,
         keyword_weight=rules.keyword_weight,
     )

@@ -40,7 +40,7 @@ class AnswerContext:
         cls,
         index: Index,
         keyword: KeywordIndex,
-        english_terms: Callable[[str], list[str]] = lambda q: [],
+        english_groups: Callable[[str], list[tuple[str, ...]]] = lambda q: [],
         english_words: Iterable[str] = (),
     ) -> AnswerContext:
         t0 = time.perf_counter()
@@ -67,7 +67,7 @@ class AnswerContext:
             tokens=tok,
             words=tok.words,
             lexicon=lexicon,
-            english_terms=english_terms,
+            english_groups=english_groups,
             corpus_has=specific,
             frequency=tok.frequency,
         )

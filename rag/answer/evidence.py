@@ -42,27 +42,38 @@ class Candidate:
     row: int = -1  # its row in index.sentences
 
 
-def coverage(text: str, topic: Sequence[str], idf: Callable[[str], float]) -> float:
+Topic = Sequence[str] | Sequence[tuple[str, ...]]
+
+
+def _groups(topic: Topic) -> list[tuple[str, ...]]:
+    return [(w,) if isinstance(w, str) else w for w in topic]
+
+
+def coverage(text: str, topic: Topic, idf: Callable[[str], float]) -> float:
     """The IDF-weighted share of ``topic`` words that occur in ``text`` (words the report does
-    not use are left out of both sides; 0 when none of the words is the report's)."""
-    weights = [(w, idf(w)) for w in topic]
+    not use are left out of both sides; 0 when none of the words is the report's). A topic
+    word may be a group of alternatives (an English word's renderings: "forest" → 林业, 森林):
+    it counts once when any member occurs, weighted as its most common member (a rare wrong
+    sense, 工艺 for "industrial", does not make the word specific)."""
+    weights = [(g, min((x for x in map(idf, g) if x > 0), default=0.0)) for g in _groups(topic)]
     total = sum(x for _, x in weights)
     if total <= 0:
         return 0.0
-    return sum(x for w, x in weights if w in text) / total
+    return sum(x for g, x in weights if any(w in text for w in g)) / total
 
 
-def visible_share(topic: Sequence[str], idf: Callable[[str], float]) -> float:
+def visible_share(topic: Topic, idf: Callable[[str], float]) -> float:
     """The share of ``topic`` words the report uses at all: how much of the question the
     keyword evidence can see (a resident's 坐公交出门 leaves only 比例 to go by)."""
-    return sum(idf(w) > 0 for w in topic) / len(topic) if topic else 0.0
+    groups = _groups(topic)
+    return sum(any(idf(w) > 0 for w in g) for g in groups) / len(groups) if groups else 0.0
 
 
 def candidates(
     hits: Sequence[Hit],
     index: Index,
     query_vector: np.ndarray | None,
-    topic: Sequence[str],
+    topic: Topic,
     idf: Callable[[str], float],
     *,
     keyword_weight: float,

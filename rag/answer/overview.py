@@ -99,7 +99,7 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
             if a.english:
                 cov = ev.ctx.sentence_cos(c.doc_id, node.start, ev.query_vector) - 0.3
             else:
-                cov = coverage(node.label, a.topic, ev.ctx.idf)
+                cov = coverage(node.label, a.topic_groups, ev.ctx.idf)
             if cov < ev.rules.node_label_min:
                 continue
             if want and not fits(_node_kind(ev, node, c.doc_id), want):

@@ -142,7 +142,9 @@ class Evidence:
             if len(text) < 4 or not need(text):
                 continue
             cos = self.ctx.clause_cos(c.doc_id, s, self.query_vector)
-            cos += self.rules.keyword_weight * coverage(text, self.analysis.topic, self.ctx.idf)
+            cos += self.rules.keyword_weight * coverage(
+                text, self.analysis.topic_groups, self.ctx.idf
+            )
             if cos > best_cos:
                 best, best_cos = text, cos
         return best or clause_text(c.text)
