@@ -35,6 +35,8 @@ def analyze():
         ("牵头的是哪家企业", "named"),
         ("文化旅游方面有哪些主要打算？", "overview"),
         ("过去一年民生方面取得了哪些成绩", "overview"),
+        ("交通这一部分讲了什么？", "overview"),  # what a part says
+        ("报告民生那段都说了些啥", "overview"),
         ("地铁已经通车了吗", "status"),
         ("会不会提高低保标准", "yesno"),
         ("政府怎么管耕地", "description"),

@@ -200,3 +200,74 @@ def test_every_quote_is_the_source_slice_and_every_figure_is_quoted(pipe, questi
     for part in quoted:
         for d in re.findall(r"\d+(?:\.\d+)?", re.sub(r"^共\d+项：", "", part)):
             assert d in quotes
+
+
+# --------------------------------------------------------------------------- outline points
+
+POINTS = """2024年鹭汀市政府工作报告
+
+一、建设美好家园
+
+建设花园城市。加强古镇保护,修缮老街区和老城墙。推动新城建设。有序开发东湖、西岭等片区,完善公共服务配套。
+
+筑牢生态屏障。坚持保护优先,修复城郊湿地和江心洲。推行河长制。落实河湖巡查制度,加强水源地保护。推进碧水工程。整治黑臭水体,新建污水处理厂3座。
+
+二、守护平安鹭汀
+
+安全是发展的前提。我们将贯彻总体国家安全观,促进社会和谐稳定,让平安成为鹭汀的名片。
+"""
+
+
+@pytest.fixture(scope="module")
+def points(tmp_path_factory):
+    return fake_pipeline_over(tmp_path_factory, "luting-2024", POINTS, TEST_RULES)
+
+
+def evidence_for(pipe, question, only=None):
+    """The evidence a question gets; ``only``: its candidates cut to the sentences holding
+    that text (what the model would have ranked first)."""
+    from rag.answer.evidence import candidates
+    from rag.answer.strategy import Evidence
+
+    st = pipe.explain(question)
+    a, ctx = st.analysis, pipe.context
+    qv = st.result.query_vector
+    wide = candidates(st.result.hits, ctx.index, qv, a.topic_groups, ctx.idf, keyword_weight=0.1)
+    if only is not None:
+        doc = next(iter(ctx.index.documents.values()))
+        s = doc.text.index(only)
+        wide = [c for c in wide if c.start <= s < c.end] or wide
+        assert only in wide[0].text
+    return Evidence(a, wide, wide, ctx, qv, TEST_RULES)
+
+
+def test_a_topic_line_asked_about_is_answered_with_the_part_it_opens(points):
+    from rag.answer.typed import description
+
+    ev = evidence_for(points, "生态屏障怎么筑牢？", only="筑牢生态屏障。")
+    out = description(ev)
+    assert out is not None and out.status == "answered"
+    # the points under the topic line, not the line itself
+    assert "推行河长制" in out.direct and "推进碧水工程" in out.direct and "3座" in out.direct
+
+
+def test_a_point_s_own_words_before_its_sub_points_are_one_of_its_items(points):
+    from rag.answer.overview import point_labelled
+
+    ev = evidence_for(points, "生态屏障建设包括哪些内容？", only="筑牢生态屏障。")
+    out = point_labelled(ev, ev.cands[0])
+    assert out is not None
+    # 坚持保护优先… comes before the first sub-point and states no figure: still an item
+    assert "保护优先" in out.direct or "城郊湿地" in out.direct
+    assert out.direct.startswith("共3项")
+
+
+def test_a_section_is_found_by_its_heading_when_the_evidence_lies_elsewhere(points):
+    from rag.answer.overview import overview
+
+    ev = evidence_for(points, "平安鹭汀这一部分讲了什么？", only="修复城郊湿地")
+    assert ev.analysis.answer_type == "overview"
+    out = overview(ev, gather=False)
+    assert out is not None
+    # the heading's own short body, its first sentence too (it follows a blank line)
+    assert "安全是发展的前提" in out.direct and "总体国家安全观" in out.direct

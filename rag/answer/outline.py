@@ -33,6 +33,13 @@ class Point:
     def contains(self, start: int) -> bool:
         return self.body_start <= start < self.body_end
 
+    def walk(self) -> list[Point]:
+        """This point's descendants, in document order (outermost first)."""
+        out: list[Point] = []
+        for child in self.children:
+            out += [child, *child.walk()]
+        return out
+
     def path_to(self, start: int) -> list[Point]:
         """This point and its descendants that contain ``start``, outermost first."""
         if not self.contains(start):

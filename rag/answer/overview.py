@@ -15,6 +15,7 @@ from .spans import is_list
 if TYPE_CHECKING:
     pass
 
+from .evidence import Candidate
 from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote, candidate_at, fits, shown
 
 
@@ -57,9 +58,7 @@ def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list
         return out[: ev.rules.max_items]
     first = node.children[0]
     intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
-    for t, q in intro:
-        if any(f.kind not in ("date", "period") for f in figures(t)):
-            out.append((t, [q]))
+    out += [(t, [q]) for t, q in intro]  # what the point says before its first sub-point
     for p in node.children[: ev.rules.max_items]:
         keys = _key_clauses(ev, doc_id, p.end, p.body_end, 2)
         label = p.label.strip()
@@ -83,33 +82,47 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
     """The outline point an overview question names: among the points holding the best
     sentences, one whose label covers most of the topic (IDF-weighted; at least
     ``rules.node_label_min``), of the time asked about (results or plans); a point with points
-    under it is preferred to one of them that names the topic only a little better."""
+    under it is preferred to one of them that names the topic only a little better. When no
+    point holding the best sentences is named, any point whose label names the topic (a
+    section heading names what its short intro does not: 七、…平安乐山)."""
+    seen: set[int] = set()
+    nodes: list[tuple[Point, str]] = []
+    for c in ev.wide[:6]:
+        root = ev.ctx.outlines.get(c.doc_id)
+        if root is not None:
+            nodes += [(n, c.doc_id) for n in root.path_to(c.start)[1:]]
+    found = _best_named(ev, nodes, seen)
+    if found is None and not ev.analysis.english:
+        docs = {c.doc_id for c in ev.wide}
+        everywhere = [(n, d) for d in docs if (root := ev.ctx.outlines.get(d)) for n in root.walk()]
+        found = _best_named(ev, everywhere, seen)
+    return found
+
+
+def _best_named(
+    ev: Evidence, nodes: list[tuple[Point, str]], seen: set[int]
+) -> tuple[Point, str] | None:
     a = ev.analysis
     want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
     best: tuple[float, int, Point, str] | None = None
-    seen: set[int] = set()
-    for c in ev.wide[:6]:
-        root = ev.ctx.outlines.get(c.doc_id)
-        if root is None:
+    for node, doc_id in nodes:
+        if id(node) in seen:
             continue
-        for node in root.path_to(c.start)[1:]:
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if a.english:
-                cov = ev.ctx.sentence_cos(c.doc_id, node.start, ev.query_vector) - 0.3
-            else:
-                cov = coverage(node.label, a.topic_groups, ev.ctx.idf)
-            if cov < ev.rules.node_label_min:
-                continue
-            if want and not fits(_node_kind(ev, node, c.doc_id), want):
-                continue
-            body = ev.index.documents[c.doc_id].text[node.end : node.body_end]
-            if len(node.children) < 2 and len(split_sentences(body)) < 2:
-                continue
-            score = cov + (ev.rules.node_parent_bonus if node.children else 0.0)
-            if best is None or score > best[0] or score == best[0] and node.depth > best[1]:
-                best = (score, node.depth, node, c.doc_id)
+        seen.add(id(node))
+        if a.english:
+            cov = ev.ctx.sentence_cos(doc_id, node.start, ev.query_vector) - 0.3
+        else:
+            cov = coverage(node.label, a.topic_groups, ev.ctx.idf)
+        if cov < ev.rules.node_label_min:
+            continue
+        if want and not fits(_node_kind(ev, node, doc_id), want):
+            continue
+        body = ev.index.documents[doc_id].text[node.end : node.body_end]
+        if len(node.children) < 2 and len(split_sentences(body)) < 2:
+            continue
+        score = cov + (ev.rules.node_parent_bonus if node.children else 0.0)
+        if best is None or score > best[0] or score == best[0] and node.depth > best[1]:
+            best = (score, node.depth, node, doc_id)
     return (best[2], best[3]) if best else None
 
 
@@ -150,6 +163,24 @@ def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
     for c in picked:
         out.append(("；".join(shown(ev, c)[:3]), [ev.quote(c)]))
     return out
+
+
+def point_labelled(ev: Evidence, c: Candidate) -> Outcome | None:
+    """The points of the outline point that the sentence ``c`` labels ("筑牢生态本底。" opens
+    a paragraph of its own points), when it labels one that says more: a question whose best
+    sentence is a topic line asks what the part under it says."""
+    root = ev.ctx.outlines.get(c.doc_id)
+    if root is None:
+        return None
+    node = next((n for n in root.path_to(c.start)[1:] if n.start == c.start), None)
+    if node is None:
+        return None
+    items = _point_items(ev, node, c.doc_id)
+    if len(items) < 2:
+        return None
+    texts = list(dict.fromkeys(t for t, _ in items))
+    quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
+    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=False)
 
 
 def section_points(ev: Evidence) -> Outcome | None:

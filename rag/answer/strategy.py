@@ -178,6 +178,8 @@ def figure_clauses(c: Candidate) -> list[str]:
 def candidate_at(ev: Evidence, doc_id: str, s: int, e: int) -> Candidate | None:
     """A sentence of the document as a candidate (scored against the question)."""
     doc = ev.index.documents[doc_id]
+    while s < e and doc.text[s].isspace():  # a span from a paragraph's start: its blank line
+        s += 1
     j = ev.ctx.sentence_rows.get((doc_id, s))
     if j is None:
         return None

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 from .constraints import unmet_constraint
 from .lists import category_head
+from .overview import point_labelled
 from .strategy import (
+    MIN_SUPPORT_CHARS,
     Evidence,
     Outcome,
     clause_with,
@@ -148,6 +150,12 @@ def description(ev: Evidence) -> Outcome | None:
     c = leading(ev)
     if unrelated(ev, c):
         return Outcome("refused", "", (), "not_in_report")
+    if len(c.text) < MIN_SUPPORT_CHARS and restates(ev.analysis, c.text):
+        # a topic line restating the question ("筑牢生态本底。" for 生态本底怎么筑牢): what
+        # the part it opens says
+        under = point_labelled(ev, c)
+        if under is not None:
+            return under
     text = c.text.strip().rstrip("。；;")
     direct = text if len(text) <= 60 else ev.best_clause(c)
     if ev.analysis.english:
