@@ -210,6 +210,8 @@ POINTS = """2024年鹭汀市政府工作报告
 
 建设花园城市。加强古镇保护,修缮老街区和老城墙。推动新城建设。有序开发东湖、西岭等片区,完善公共服务配套。
 
+畅通城乡交通。完善乡村路网,新建改建通组公路260公里。
+
 筑牢生态屏障。坚持保护优先,修复城郊湿地和江心洲。推行河长制。落实河湖巡查制度,加强水源地保护。推进碧水工程。整治黑臭水体,新建污水处理厂3座。
 
 二、守护平安鹭汀
@@ -271,3 +273,10 @@ def test_a_section_is_found_by_its_heading_when_the_evidence_lies_elsewhere(poin
     assert out is not None
     # the heading's own short body, its first sentence too (it follows a blank line)
     assert "安全是发展的前提" in out.direct and "总体国家安全观" in out.direct
+
+
+def test_an_ask_naming_nothing_itself_takes_its_topic_from_what_was_said_before(points):
+    # "大概修多长" names nothing; 乡村路网 was said before it: the sentence about it answers,
+    # though the clause holding the figure does not repeat those words
+    a = points.answer("乡村路网还要完善不？大概修多长")
+    assert a.status == "answered" and "260公里" in a.direct_answer

@@ -66,7 +66,9 @@ def typed_span(ev: Evidence) -> Outcome | None:
             cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
             # the clause is about what is asked: it names it in the report's words, or the
             # model puts it close to the question (a resident's own words)
-            scope = c.text if a.answer_type == "named" else clause
+            # (when the part that asks names nothing itself, "…农村的路还修不？大概修多长",
+            # its topic was said before it: the sentence is the scope)
+            scope = c.text if a.answer_type == "named" or not ev.visible(a.focus) else clause
             # (a name of the asked kind, …纲要 for 哪个规划纲要, needs the sentence to name
             # the topic at all)
             # (a place names most of the topic; English topic words come from a dictionary)
