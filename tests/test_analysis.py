@@ -179,3 +179,17 @@ def test_follow_up_keeps_the_type_and_drops_the_unit(analyze):
 def test_typed_text_is_normalized_before_analysis(analyze):
     a = analyze("全縣新增就業多少人？")
     assert a.text == "全县新增就业多少人?" and a.question == "全縣新增就業多少人？"
+
+
+@pytest.mark.parametrize(
+    ("question", "change"),
+    [
+        ("新住院楼多了多少张病床？", True),
+        ("经济总量比前年涨了多少？", True),
+        ("How much did exports grow last year?", True),
+        ("全院床位总数是多少张？", False),
+        ("今年发了多少消费券？", False),
+    ],
+)
+def test_a_change_asked_is_told_from_a_level(analyze, question, change):
+    assert analyze(question).change is change

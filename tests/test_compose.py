@@ -280,3 +280,31 @@ def test_an_ask_naming_nothing_itself_takes_its_topic_from_what_was_said_before(
     # though the clause holding the figure does not repeat those words
     a = points.answer("乡村路网还要完善不？大概修多长")
     assert a.status == "answered" and "260公里" in a.direct_answer
+
+
+# --------------------------------------------------------------------------- figures asked
+
+FIGURES = """2024年栗山县政府工作报告
+
+一、2023年工作回顾
+
+民生保障有力。县中医院新住院楼投入使用，新增床位300张，全院床位总数达到1100张。全年发放消费券2亿元，带动消费15亿元。全县地区生产总值达到260亿元，增长5.9%。
+"""
+
+
+@pytest.fixture(scope="module")
+def figs(tmp_path_factory):
+    return fake_pipeline_over(tmp_path_factory, "lishan-2024", FIGURES, TEST_RULES)
+
+
+def test_a_change_asked_is_answered_with_the_change_not_the_level(figs):
+    a = figs.answer("县中医院床位多了多少张？")
+    assert a.status == "answered" and "300张" in a.direct_answer
+    assert "1100张" not in a.direct_answer
+    level = figs.answer("县中医院床位总数是多少张？")  # a level asked: no preference
+    assert "1100张" in level.direct_answer
+
+
+def test_the_second_question_of_a_question_gives_a_figure_of_its_own(figs):
+    a = figs.answer("去年发了多少消费券？拉动了多少消费？")
+    assert "2亿元" in a.direct_answer and "15亿元" in a.direct_answer

@@ -6,6 +6,7 @@ from rag.answer.analysis import Analysis, Constraints
 from rag.answer.evidence import base_year, coverage, scope_of, sentence_kind, visible_share
 from rag.answer.spans import (
     FINDERS,
+    is_change,
     is_list,
     name_spans,
     names_ending,
@@ -163,3 +164,20 @@ def test_names_ending_in_a_head_start_after_the_verb():
         "全国居家和社区养老服务改革试点优秀城市"
     ]
     assert names_ending("以五通桥基地为核心,联动高新区", "基地") == ["五通桥基地"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure", "change"),
+    [
+        ("新增床位500张，床位总数达到1300张。", "500张", True),
+        ("新增床位500张，床位总数达到1300张。", "1300张", False),
+        ("地区生产总值达到260亿元，增长5.9%。", "5.9%", True),
+        ("地区生产总值达到260亿元，增长5.9%。", "260亿元", False),
+        ("排名前移2位。", "2位", True),
+        ("增长的动力更足，全年产值120亿元。", "120亿元", False),  # another clause
+    ],
+)
+def test_a_figure_is_a_change_when_a_change_word_leads_it_in_its_clause(sentence, figure, change):
+    spans = [sp for sp in quantity_spans(sentence, ask("多少", "quantity")) if sp.text == figure]
+    assert spans, [sp.text for sp in quantity_spans(sentence, ask("多少", "quantity"))]
+    assert is_change(sentence, spans[0]) is change

@@ -108,6 +108,9 @@ class Analysis:
     # an English question's topic words grouped by the English word they render (alternatives:
     # "forest" → 林业, 森林); empty when each topic word stands for itself
     groups: tuple[tuple[str, ...], ...] = ()
+    change: bool = (
+        False  # asks how much a figure changed (多了多少张, 比前年涨了多少), not its level
+    )
     guard: str | None = None  # "instruction" | "personal_data": not a question about the report
     asks: tuple[str, ...] = ()  # the questions of a question that asks several ("…？…？")
     followup_of: str | None = None  # the previous question, when this one was resolved by it
@@ -398,6 +401,7 @@ class Analyzer:
             answer_type=kind,
             yes_no=yes_no,
             unit=asked_unit(ask, kind),
+            change=bool(cue("asked_change").search(ask)),
             constraints=constraints(text, ask, self.corpus_has, self.words),
             topic=topic,
             focus=focus,
@@ -419,6 +423,7 @@ class Analyzer:
             answer_type=kind,
             yes_no=yes_no,
             unit=asked_unit(ask, kind),
+            change=bool(cue("asked_change").search(ask)),
             constraints=constraints(a.text, ask, self.corpus_has, self.words),
             focus=focus,
             topic=focus + tuple(w for w in a.topic if w not in focus),

@@ -128,7 +128,10 @@ def compose(
         return refusal(a, "not_in_report", best)
     ev = Evidence(a, wide, wide, ctx, query_vector, rules)
     if a.asks:  # several questions in one: each answered on its own, then together
-        parts = [_answer(replace(ev, analysis=ctx.analyzer.for_ask(a, q))) for q in a.asks]
+        parts: list[Outcome] = []
+        for q in a.asks:  # a later one does not give again a figure an earlier one gave
+            taken = tuple(p.direct for p in parts if p.status == "answered")
+            parts.append(_answer(replace(ev, analysis=ctx.analyzer.for_ask(a, q), taken=taken)))
         outcome = _together(parts)
     else:
         outcome = _answer(ev)

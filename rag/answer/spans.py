@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..chunking import split_clauses
 from .analysis import Analysis, AnswerType
+from .cues import cue
 from .figures import Figure, figures, has_unit
 
 
@@ -254,3 +255,11 @@ def clause_of(sentence: str, span: Span) -> tuple[int, int]:
         if s <= span.start < e:
             return s, max(e, span.end)
     return 0, len(sentence)
+
+
+def is_change(sentence: str, span: Span) -> bool:
+    """Whether the figure ``span`` of ``sentence`` says how much something changed (新增床位
+    500张, 增长6.2%) rather than its level (床位总数达到1300张): a change word shortly before
+    it in its clause."""
+    cs, _ = clause_of(sentence, span)
+    return bool(cue("figure_change").search(sentence[cs : span.start]))

@@ -49,6 +49,9 @@ class Evidence:
     query_vector: np.ndarray | None
     rules: Rules
     notes: list[str] = field(default_factory=list)
+    # the direct answers an earlier question of the same question gave ("发了多少消费券？拉动
+    # 了多少消费？": the second is not answered with the first's figure)
+    taken: tuple[str, ...] = ()
 
     @property
     def index(self) -> Index:

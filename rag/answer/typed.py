@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..chunking import clause_text
 from .evidence import Candidate, sentence_kind
 from .leads import figure_lead_en, partial_lead, yes_no_lead
-from .spans import FINDERS, clause_of, related
+from .spans import FINDERS, clause_of, is_change, related
 
 if TYPE_CHECKING:
     pass
@@ -35,6 +35,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     finder = FINDERS[a.answer_type]
     found: list[tuple[float, Candidate, str]] = []
     proper_found: list[tuple[float, Candidate, str]] = []
+    change_found: list[tuple[float, Candidate, str]] = []
     unmet_at: tuple[Candidate, str, str] | None = None
     # where: the place must sit in the clause naming the topic ("…美食园区…,建设…博物馆" does
     # not say where the museum goes); which one: in the sentence ("以峨眉山基地为重点,
@@ -57,6 +58,8 @@ def typed_span(ev: Evidence) -> Outcome | None:
             bare = sp.text.strip("“”《》")
             if sp.figure is not None and sp.text in a.text:
                 continue  # the figure the question itself states is not its answer
+            if sp.figure is not None and any(sp.text in t for t in ev.taken):
+                continue  # given already, for an earlier question of the same question
             if head and not (bare.endswith(head) or c.text.startswith(head, sp.end)):
                 continue  # "哪个县" is not answered by a 镇 (“心连心”服务中心 names one)
             if proper_only and sp.kind == "term":
@@ -84,8 +87,12 @@ def typed_span(ev: Evidence) -> Outcome | None:
             found.append((cos + c.score, c, clause))
             if sp.kind == "name":
                 proper_found.append(found[-1])
+            if a.change and sp.figure is not None and is_change(c.text, sp):
+                change_found.append(found[-1])
     if a.answer_type == "named" and proper_found:
         found = proper_found  # a proper name (夹江基地) over a description (…供应基地)
+    if change_found:
+        found = change_found  # 多了多少张病床: 新增床位500张, not 床位总数达到1300张
     if found:
         _, c, clause = max(found, key=lambda x: x[0])
         clauses = [clause] + _companions(ev, c, clause, [x for x in found if x[1] is c])
