@@ -308,3 +308,16 @@ def test_a_change_asked_is_answered_with_the_change_not_the_level(figs):
 def test_the_second_question_of_a_question_gives_a_figure_of_its_own(figs):
     a = figs.answer("去年发了多少消费券？拉动了多少消费？")
     assert "2亿元" in a.direct_answer and "15亿元" in a.direct_answer
+
+
+def test_this_year_in_a_report_is_the_report_s_year(tmp_path_factory):
+    report = """2023年鹭汀市政府工作报告
+
+二、2023年总体要求
+
+今年是实施“十四五”规划承上启下的关键之年。政府工作的总体要求是：深入实施工业强市、创新驱动、民生优先“三大战略”，全力稳增长。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-2023", report, TEST_RULES)
+    a = pipe.answer("政府今年提的“三大战略”具体是哪三个？")
+    assert a.status == "answered", (a.status, a.direct_answer)
+    assert "工业强市" in a.direct_answer and "民生优先" in a.direct_answer

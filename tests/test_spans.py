@@ -129,6 +129,9 @@ def test_a_group_of_alternatives_counts_once_weighted_as_its_most_common_member(
         (["新增就业1.1万人", "", "", "一、2023年工作回顾"], "year", 2023),
         (["年均增长6%", ""], "annual", None),
         (["收入是2019年的1.4倍", ""], None, None),  # a base year says nothing of the scope
+        # this year (the document's, filled in by its caller), though it names a five-year plan
+        (["实施三大战略", "", "今年是实施“十四五”规划的关键之年。"], "year", None),
+        (["全年新增就业1.2万人", "", "", "今后五年工作"], "multi_year", None),  # 全年 is no 今年
     ],
 )
 def test_scope_of_a_figure(levels, kind, year):

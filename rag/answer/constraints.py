@@ -40,6 +40,8 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     scope = scope_of(levels)
     kind = sentence_kind(c.text, c.section)
     year = report_year(ev, c.doc_id)
+    if scope is not None and scope.kind == "year" and scope.year is None:
+        scope = Scope("year", year, scope.base_year) if year else None  # "今年": the report's
     if scope is None and year:
         # a yearly report that says no other time: its results are the year before's, the
         # rest (its plans) its own year's ("2024年政府工作报告": 2023's results, 2024's targets)

@@ -136,12 +136,17 @@ def base_year(text: str) -> int | None:
     return int(next(g for g in m.groups() if g)) if m else None
 
 
+_THIS_YEAR = cue("figure_this_year")
+
+
 def scope_of(levels: Sequence[str]) -> Scope | None:
     """The scope stated by the first of ``levels`` (clause, sentence, paragraph opening,
     section labels, deepest first) that states one."""
     base = next((b for t in levels if (b := base_year(t)) is not None), None)
     for text in levels:
         no_base = _BASE.sub("", text)
+        if _THIS_YEAR.search(no_base):  # 今年是实施“十四五”规划…之年: this year, not five
+            return Scope("year", None, base)  # (the year of the document: see its caller)
         if _MULTI.search(no_base):
             return Scope("multi_year", base_year=base)
         if _ANNUAL.search(no_base):
