@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .answer import RULES, Analysis, AnswerContext, Composition, Rules, compose, render
 from .answer.compose import merge
-from .answer.documents import comparison, scope_filter
+from .answer.documents import cities_named, comparison, scope_filter
 from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
@@ -160,7 +160,10 @@ class Pipeline:
         named = where is None and scope_filter(analysis, docs)
         if named:  # the question names a city or a report's year
             where = named
-            own = {place_key(c) for c in named.cities}
+            analysis = replace(analysis, notes=(*analysis.notes, f"limited to: {named}"))
+        cities = named.cities if named else cities_named(analysis.text, docs)
+        if cities:  # (one document's city too: 去年澄川的空气… asked of 澄川's report)
+            own = {place_key(c) for c in cities}
             places = tuple(p for p in analysis.constraints.places if place_key(p) not in own)
 
             def other(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -173,7 +176,6 @@ class Pipeline:
                 topic=other(analysis.topic),
                 focus=other(analysis.focus),
                 groups=tuple(g for g in map(other, analysis.groups) if g),
-                notes=(*analysis.notes, f"limited to: {named}"),
             )
         items = comparison(analysis, docs)
         result = retriever.search(analysis.text, top_k=k, mode=mode, where=where)

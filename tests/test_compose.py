@@ -321,3 +321,20 @@ def test_this_year_in_a_report_is_the_report_s_year(tmp_path_factory):
     a = pipe.answer("政府今年提的“三大战略”具体是哪三个？")
     assert a.status == "answered", (a.status, a.direct_answer)
     assert "工业强市" in a.direct_answer and "民生优先" in a.direct_answer
+
+
+def test_the_city_of_the_only_report_is_no_topic_word(pipe):
+    # one report, of 青禾县: its name in a question says nothing of which sentence answers
+    a = pipe.explain("去年青禾县全县新增城镇就业多少人？").analysis
+    assert not any("青禾" in w for w in a.topic) and "就业" in a.topic
+
+
+def test_last_year_asks_for_results_and_this_year_for_plans(pipe):
+    from rag.answer.strategy import wanted_kind
+
+    def want(q):
+        return wanted_kind(evidence_for(pipe, q))
+
+    assert want("去年全县新增城镇就业多少人？") == "achievement"
+    assert want("今年要新建多少公里县乡公路？") == "target"
+    assert want("新建多少公里县乡公路？") is None

@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     pass
 
 from .evidence import Candidate
-from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote, candidate_at, fits, shown
+from .strategy import (
+    MIN_SUPPORT_CHARS,
+    Evidence,
+    Outcome,
+    Quote,
+    candidate_at,
+    fits,
+    shown,
+    wanted_kind,
+)
 
 
 def _key_clauses(
@@ -103,7 +112,7 @@ def _best_named(
     ev: Evidence, nodes: list[tuple[Point, str]], seen: set[int]
 ) -> tuple[Point, str] | None:
     a = ev.analysis
-    want = {"done": "achievement", "planned": "target"}.get(a.constraints.status or "")
+    want = wanted_kind(ev)
     best: tuple[float, int, Point, str] | None = None
     for node, doc_id in nodes:
         if id(node) in seen:
@@ -151,7 +160,7 @@ def overview(ev: Evidence, *, gather: bool = True) -> Outcome | None:
 def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
     """The sentences within ``rules.gather_margin`` of the best, of the time asked about,
     each shown by its clauses that state figures (or its best clause), in document order."""
-    want = {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
+    want = wanted_kind(ev)
     picked = [
         c
         for c in ev.close(margin=ev.rules.gather_margin, limit=12)

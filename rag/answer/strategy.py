@@ -210,7 +210,15 @@ def fits(kind: str, want: str) -> bool:
 
 
 def wanted_kind(ev: Evidence) -> str | None:
-    return {"done": "achievement", "planned": "target"}.get(ev.analysis.constraints.status or "")
+    """The kind of sentence the question asks about: results (已经…了吗, 去年…) or plans
+    (打算, 今年/明年 in a yearly report, which gives last year's results and this year's
+    plans); ``None`` when it does not say."""
+    k = ev.analysis.constraints
+    if k.status:
+        return {"done": "achievement", "planned": "target"}.get(k.status)
+    if k.relative_year is not None:
+        return "achievement" if k.relative_year < 0 else "target"
+    return None
 
 
 def leading(ev: Evidence) -> Candidate:
