@@ -9,6 +9,7 @@ CORPUS = [
     "全县新增城镇就业1.2万人,森林覆盖率提高到58%。",
     "市场主体总量增至8.6万户,高速公路通车里程达到120公里。",
     "“三公”经费较上年下降12%,生态环境持续改善。",
+    "我市着力发展陆海联运。",
 ]
 
 
@@ -65,6 +66,8 @@ def test_typos_are_bridged_to_the_corpus_words(lexicon, typed, fixed):
         "乐山是不是森林覆盖率最高",  # 乐山是 is not 乐山市
         "大学城建在哪里",  # 建在 is a word; 减灾 would need context in the corpus
         "what is the target",  # English words stay English
+        "我是种粮大户，想问问",  # 我/是 is far likelier than the corpus word 我市
+        "农村的路还修不",  # 路/还 sounds like 陆海, but two characters would be wrong
     ],
 )
 def test_correct_questions_are_left_alone(lexicon, correct):
@@ -79,3 +82,25 @@ def test_context_is_measured_in_the_corpus(lexicon):
     i = text.index("主体")
     assert lex.context(text, i, i + 2) == len("市场主体总量")
     assert lex.context("不在里面", 0, 2) == 0
+
+
+def test_a_typo_changes_one_character_of_a_word_more_common_than_its_parts():
+    from rag.answer.normalize import JIEBA_TOTAL, _likely_typo
+
+    counts = {"就": 270_000, "叶": 4_600, "就业": 5_800, "我": 330_000, "是": 800_000}
+    counts |= {"我市": 280, "路": 27_000, "还": 157_000, "陆海": 44}
+    f = counts.get
+    assert _likely_typo("就叶", "就业", lambda w: f(w) or 0)  # 叶 for 业
+    assert not _likely_typo("我是", "我市", lambda w: f(w) or 0)  # 我 + 是 is far likelier
+    assert not _likely_typo("路还", "陆海", lambda w: f(w) or 0)  # two characters apart
+    # the independence test, spelled out: P(就业) > P(就)·P(叶)
+    assert f("就业") / JIEBA_TOTAL > (f("就") / JIEBA_TOTAL) * (f("叶") / JIEBA_TOTAL)
+
+
+def test_the_jieba_total_is_the_pinned_dictionary_s():
+    from rag.answer.normalize import JIEBA_TOTAL
+    from rag.keyword import KeywordTokenizer
+
+    tok = KeywordTokenizer()._tokenizer()
+    tok.check_initialized()
+    assert tok.total == JIEBA_TOTAL

@@ -30,6 +30,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _SPACE_BETWEEN_CJK = re.compile(r"(?<=[\u4e00-\u9fff\d%])\s+(?=[\u4e00-\u9fff\d])")
+JIEBA_TOTAL = 60_101_967  # the sum of the counts in jieba 0.42.1's dictionary (pinned)
 MAX_WORD = 4  # longest window tried for a homophone
 RARE_WORD = 5  # a word the general dictionary counts at most this often may be a typo
 
@@ -98,6 +99,19 @@ def pinyin_key(word: str) -> str:
 
 
 _FUZZY = ((re.compile(r"^([zcs])h"), r"\1"),)
+
+
+def _likely_typo(typed: str, word: str, frequency: Callable[[str], int]) -> bool:
+    """Whether a run of one-character words (就/叶) is more likely a mistyped ``word`` (就业)
+    than the words it is: a homophone typo changes one character of a word, and the word is
+    more common than the characters side by side would be if independent (我/是 is 我是, not
+    我市; 路/还 is not 陆海, two characters apart). Counts are jieba's general dictionary."""
+    if sum(a != b for a, b in zip(typed, word, strict=True)) != 1:
+        return False
+    together = 1.0
+    for ch in typed:
+        together *= max(frequency(ch), 1) / JIEBA_TOTAL
+    return frequency(word) / JIEBA_TOTAL > together
 
 
 def sound_key(word: str) -> str:
@@ -227,6 +241,8 @@ class Lexicon:
                 strict = bool(rare) or whole > 0
                 cand = self._homophone(text, start, end - start, strict=strict)
                 if cand is None:
+                    continue
+                if not rare and not _likely_typo(text[start:end], cand, frequency):
                     continue
                 out.append(Replacement(text[start:end], cand, "homophone"))
                 text = text[:start] + cand + text[end:]
