@@ -64,9 +64,16 @@ class Turn:
     answer: str = ""
 
 
-def _swap_topic(previous: str, topic: str, tokens: Sequence[str]) -> str:
-    """Replace the first run of topic words in ``previous`` with ``topic``."""
+def _swap_topic(
+    previous: str, topic: str, tokens: Sequence[str], naming: Callable[[str], bool]
+) -> str:
+    """Replace the first run of topic words in ``previous`` with ``topic``: words that name
+    a subject (``naming``: 高速公路, not the verb 新建 of "新建多少公里高速公路"), when it has
+    some."""
     content = [t for t in tokens if t not in STOPWORDS and t not in FRAME and len(t) > 1]
+    named = [i for i, t in enumerate(content) if naming(t)]
+    if named:
+        content = content[named[0] :]
     if not content:
         return f"{topic} {previous}"
     first = content[0]
@@ -81,11 +88,18 @@ def _swap_topic(previous: str, topic: str, tokens: Sequence[str]) -> str:
 
 
 def resolve_followup(
-    question: str, history: Sequence[Turn], words: Callable[[str], list[str]]
+    question: str,
+    history: Sequence[Turn],
+    words: Callable[[str], list[str]],
+    *,
+    names_nothing: bool = False,
+    naming: Callable[[str], bool] = lambda w: True,
 ) -> str:
     """The question to retrieve with, given the conversation so far.
 
-    ``words`` segments Chinese into words (jieba's precise mode).
+    ``words`` segments Chinese into words (jieba's precise mode); ``names_nothing``: the
+    question names no subject of its own ("什么时候完成？"), so a short one asks about the
+    previous question's; ``naming`` tells a word that names a subject.
     """
     q = question.strip()
     if not history or len(q) > MAX_FOLLOWUP_CHARS and not _WHAT_ABOUT_EN.match(q):
@@ -93,10 +107,10 @@ def resolve_followup(
     previous = history[-1].question.strip()
     m = _WHAT_ABOUT.match(q)
     if m:
-        return _swap_topic(previous, m.group("topic").strip(), words(previous))
+        return _swap_topic(previous, m.group("topic").strip(), words(previous), naming)
     m = _WHAT_ABOUT_EN.match(q)
     if m:  # no English segmentation here: put the new topic first, keep the old frame
         return f"{m.group('topic').strip()}: {previous}"
-    if _ELLIPTICAL.match(q) or len(q) <= 6:
+    if _ELLIPTICAL.match(q) or len(q) <= 6 or names_nothing:
         return f"{previous} {q}"
     return q

@@ -194,6 +194,30 @@ def test_follow_up_keeps_the_type_and_drops_the_unit(analyze):
     assert b.constraints.status == "done"  # the time asked about carries over
 
 
+def test_a_follow_up_asks_of_its_new_topic_the_way_the_old_question_asked(analyze):
+    # 覆盖率 made the first question ask a percentage; 蓄积量 is asked how much
+    a = analyze("那森林蓄积量呢？", [Turn("森林覆盖率要提高到多少？", "62%")])
+    assert "蓄积量" in a.text and a.answer_type == "quantity"
+
+
+def test_a_follow_up_naming_no_subject_asks_about_the_last_one(analyze):
+    a = analyze("什么时候完成？", [Turn("要改造多少个老旧小区？", "2500个以上")])
+    assert a.followup_of and "老旧小区" in a.text and a.answer_type == "date"
+    assert {"老旧", "小区"} <= set(a.topic) and a.asks == ()  # one question: when
+    b = analyze("比五年前多了多少？", [Turn("市场主体总量增加到多少？", "…")])
+    assert "市场主体" in b.text and b.change
+    # a question opening with its own subject is a new question (新增就业: jieba tags verbs)
+    c = analyze("新增就业有多少人？", [Turn("要改造多少个老旧小区？", "2500个以上")])
+    assert c.followup_of is None and "老旧小区" not in c.text
+
+
+def test_a_follow_up_swaps_the_subject_not_the_verb(analyze):
+    a = analyze("铁路呢？", [Turn("今后五年要新建多少公里高速公路？", "210公里")])
+    assert "新建" in a.text and "铁路" in a.text and "高速公路" not in a.text
+    b = analyze("那全国文明城市呢？", [Turn("乐山蝉联了几届全国双拥模范城？", "五届")])
+    assert "几届全国文明城市" in b.text and "乐山" in b.text  # the place and the ask stay
+
+
 def test_typed_text_is_normalized_before_analysis(analyze):
     a = analyze("全縣新增就業多少人？")
     assert a.text == "全县新增就业多少人?" and a.question == "全縣新增就業多少人？"

@@ -303,6 +303,30 @@ def place_names(text: str, words: Callable[[str], list[str]]) -> list[str]:
     return out
 
 
+def _is_noun(word: str) -> bool:
+    """Whether jieba tags ``word`` (or a part of it) as a noun: what names a subject, where
+    a verb or a number does not (完成, 多了)."""
+    import jieba.posseg
+
+    return any(p.flag.startswith("n") or p.flag in ("vn", "eng") for p in jieba.posseg.lcut(word))
+
+
+def _names_subject(word: str) -> bool:
+    """A word that may name a subject: not a verb (新建), not a place name (乐山 is where,
+    not what), by jieba's tags."""
+    import jieba.posseg
+
+    if re.match(r"[几哪]|多少|什么|啥", word):
+        return False  # 几届: how it asks
+    tags = [p.flag for p in jieba.posseg.lcut(word)]
+    return not any(t.startswith("v") and t != "vn" or t == "ns" for t in tags)
+
+
+_OPENS_WITH_ASK = re.compile(
+    r"^(?:那|那么|还有|另外)?(?:什么|啥|多少|好多|几|哪|怎么|怎样|如何|为什么|为啥|何时|比|跟|和|与)"
+)
+
+
 def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]:
     """Content words of the asking part (question words and one-character words dropped)."""
     qw = question_words()
@@ -347,22 +371,47 @@ class Analyzer:
         if not history:
             return own
         previous = normalize(history[-1].question)
-        resolved = resolve_followup(text, [Turn(previous, history[-1].answer)], self.words)
+        # "什么时候完成？" / "比五年前多了多少？" open with how they ask and name no subject:
+        # they ask about the last one ("就业情况怎么样？" opens with its subject)
+        subject = (
+            lang == "en" or not _OPENS_WITH_ASK.match(text) or any(_is_noun(w) for w in own.topic)
+        )
+        resolved = resolve_followup(
+            text,
+            [Turn(previous, history[-1].answer)],
+            self.words,
+            names_nothing=not subject,
+            naming=_names_subject,
+        )
         if resolved == text:
             return own
         prev = self._analyze(previous, previous, language(previous), None, ())
         frame = self._analyze(question, resolved, lang, g, replacements)
-        # a follow-up keeps the previous turn's answer type unless it asks its own way, and a
-        # unit only when it names one itself (那城乡居民收入呢 after …多少人 asks no 人)
-        kind = own.answer_type if own.answer_type != "description" else prev.answer_type
+        # a follow-up asks its own way, or the way the previous question asked of its new
+        # topic (那森林蓄积量呢 after 森林覆盖率…多少 asks a quantity, not a percentage: the cue
+        # 覆盖率 went with the old topic); a unit only when it names one itself (那城乡居民收入
+        # 呢 after …多少人 asks no 人)
+        kind = own.answer_type if own.answer_type != "description" else frame.answer_type
+        topic = (
+            own.topic
+            if subject
+            else prev.topic + tuple(w for w in own.topic if w not in prev.topic)
+        )
+        focus = (
+            own.focus
+            if subject
+            else prev.focus + tuple(w for w in own.focus if w not in prev.focus)
+        )
         return replace(
             frame,
             answer_type=kind,
             yes_no=own.yes_no,
             unit=own.unit if own.answer_type != "description" else None,
+            change=own.change,
+            asks=own.asks,
             constraints=_merge(own.constraints, prev.constraints),
-            topic=own.topic or prev.topic,
-            focus=own.focus or prev.focus,
+            topic=topic or prev.topic,
+            focus=focus or prev.focus,
             groups=own.groups if own.topic else prev.groups,
             followup_of=history[-1].question,
             notes=(f"follow-up resolved as: {resolved}",),
