@@ -32,7 +32,8 @@ def _stopwords() -> frozenset[str]:
 STOPWORDS = _stopwords()
 _LINE = re.compile(r"(\S+) (\S+) \[[^\]]*\] /(.*)/")
 _WORD = re.compile(r"[A-Za-z]+")
-MAX_GLOSS_WORDS = 3  # "forest coverage" is a gloss; "to put in order one's affairs" is not
+MAX_GLOSS_WORDS = 3  # content words: "forest coverage", "to get a job" are glosses; "to put in
+# order one's affairs" is not
 MAX_TERMS_PER_WORD = 5
 
 
@@ -81,10 +82,10 @@ class Glossary:
                 continue
             for gloss in glosses.split("/"):
                 words = [stem(w) for w in _WORD.findall(re.sub(r"\([^)]*\)", " ", gloss))]
+                words = [w for w in words if w not in STOPWORDS]  # "to get a job": get job
                 if 1 <= len(words) <= MAX_GLOSS_WORDS:
                     for w in words:
-                        if w not in STOPWORDS:
-                            rev[w].add(simplified)
+                        rev[w].add(simplified)
         return cls({w: frozenset(v) for w, v in rev.items()})
 
     @classmethod

@@ -35,6 +35,13 @@ def test_glossary_keeps_report_words_and_short_glosses():
     assert g.terms("森林覆盖率") == []  # Chinese text has no English words
 
 
+def test_a_gloss_is_counted_in_content_words():
+    lines = [*LINES, "就業 就业 [jiu4 ye4] /to get a job/employment/\n"]
+    g = Glossary.from_cedict(lines, CORPUS + "就业")
+    assert "就业" in g.terms("How many jobs were created?")  # "to get a job": get, job
+    assert g.terms("Who takes care of affairs?") == []  # still too long to be a gloss
+
+
 def test_groups_keep_each_english_word_s_renderings_together():
     lines = [*LINES, "林業 林业 [lin2 ye4] /forestry/forest/\n"]
     g = Glossary.from_cedict(lines, CORPUS + "林业")
