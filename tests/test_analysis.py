@@ -68,6 +68,8 @@ def test_these_few_years_is_not_a_question_word():
         ("翻了几倍", "倍"),
         ("花多少钱", "元"),
         ("要建多少", None),
+        ("禁渔要搞多少年", "年"),  # a span of years
+        ("这几年帮了好多户", "户"),  # 这几年 is when, 好多户 is what
     ],
 )
 def test_asked_unit(question, unit):

@@ -231,6 +231,8 @@ def asked_unit(ask: str, kind: AnswerType) -> str | None:
         return "倍"
     if kind == "money":
         return "元"
+    if kind == "quantity" and re.search(r"(?:多少|好多|(?<![这近前那过])几)\s*年(?!级)", ask):
+        return "年"  # how many years: a span of years (十年禁渔, 连续9年)
     units = sorted(unit_categories(), key=len, reverse=True)
     m = re.search(r"(?:多少|好多|几)\s*[万亿千]?(" + "|".join(map(re.escape, units)) + ")", ask)
     return m.group(1) if m and kind == "quantity" else None

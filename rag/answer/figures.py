@@ -125,6 +125,8 @@ def _patterns() -> list[tuple[FigureKind, re.Pattern[str]]]:
             re.compile(
                 rf"(?:今后|未来|过去|近|连续)\s*(?P<num>{NUMBER})\s*年(?:来|内|间)?"
                 rf"|(?P<num2>{NUMBER})\s*年(?:来|内|间|行动|过渡期)"
+                # a span of years that names a programme: 长江“十年禁渔”, 五年行动计划
+                rf"|(?<![\d零〇一二两三四五六七八九十百千])(?P<num3>{CHINESE})\s*年(?=[\u4e00-\u9fff])"
             ),
         ),
         ("percent", re.compile(rf"(?P<num>{ARABIC})\s*[%％]{QUAL_AFTER}")),
@@ -148,7 +150,7 @@ def _patterns() -> list[tuple[FigureKind, re.Pattern[str]]]:
 
 def _value(kind: FigureKind, m: re.Match[str]) -> float | None:
     groups = m.groupdict()
-    num = groups.get("num") or groups.get("num2")
+    num = groups.get("num") or groups.get("num2") or groups.get("num3")
     if kind == "multiple" and m.group(0).startswith("翻"):
         return 2.0 ** (chinese_number(num) if num else 1.0)  # type: ignore[operator]
     if num is None:
