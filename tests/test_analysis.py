@@ -48,6 +48,9 @@ def analyze():
         ("Which port will the river port become?", "named"),
         ("Is the airport already open?", "status"),
         ("Summarize the plans for tourism", "overview"),
+        ("What share of the budget goes to livelihoods?", "percent"),  # a share of money
+        ("How many times has the city been named a model city?", "quantity"),  # a count
+        ("How many times larger is the output?", "multiple"),
     ],
 )
 def test_answer_types(question, kind):

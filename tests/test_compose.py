@@ -288,7 +288,7 @@ FIGURES = """2024年栗山县政府工作报告
 
 一、2023年工作回顾
 
-民生保障有力。县中医院新住院楼投入使用，新增床位300张，全院床位总数达到1100张。全年发放消费券2亿元，带动消费15亿元。全县地区生产总值达到260亿元，增长5.9%。
+民生保障有力。全面建立退役军人服务保障体系,蝉联三届全省双拥模范县。县中医院新住院楼投入使用，新增床位300张，全院床位总数达到1100张。全年发放消费券2亿元，带动消费15亿元。全县地区生产总值达到260亿元，增长5.9%。
 """
 
 
@@ -338,3 +338,12 @@ def test_last_year_asks_for_results_and_this_year_for_plans(pipe):
     assert want("去年全县新增城镇就业多少人？") == "achievement"
     assert want("今年要新建多少公里县乡公路？") == "target"
     assert want("新建多少公里县乡公路？") is None
+
+
+def test_an_english_figure_question_is_about_the_sentence_its_words_are_in(figs):
+    # the dictionary renders "service system for retired soldiers" in the first clause; the
+    # figure is in the second (蝉联三届…)
+    a = figs.answer(
+        "How many awards did the county win for its service system for retired soldiers?"
+    )
+    assert a.status == "answered" and "三届" in a.direct_answer

@@ -177,6 +177,7 @@ def test_names_ending_in_a_head_start_after_the_verb():
         ("地区生产总值达到260亿元，增长5.9%。", "5.9%", True),
         ("地区生产总值达到260亿元，增长5.9%。", "260亿元", False),
         ("排名前移2位。", "2位", True),
+        ("城乡居民收入是2015年的1.5倍。", "1.5倍", True),  # a multiple is a growth
         ("增长的动力更足，全年产值120亿元。", "120亿元", False),  # another clause
     ],
 )

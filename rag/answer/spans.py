@@ -261,5 +261,7 @@ def is_change(sentence: str, span: Span) -> bool:
     """Whether the figure ``span`` of ``sentence`` says how much something changed (新增床位
     500张, 增长6.2%) rather than its level (床位总数达到1300张): a change word shortly before
     it in its clause."""
+    if span.figure is not None and span.figure.kind == "multiple":
+        return True  # 是2015年的1.5倍, 翻一番: a multiple is how much something grew
     cs, _ = clause_of(sentence, span)
     return bool(cue("figure_change").search(sentence[cs : span.start]))

@@ -71,7 +71,10 @@ def typed_span(ev: Evidence) -> Outcome | None:
             # model puts it close to the question (a resident's own words)
             # (when the part that asks names nothing itself, "…农村的路还修不？大概修多长",
             # its topic was said before it: the sentence is the scope)
-            scope = c.text if a.answer_type == "named" or not ev.visible(a.focus) else clause
+            # (an English question's words, rendered by a dictionary, seldom fall in the
+            # clause of its figure: 蝉联五届全国双拥模范城 names no rendering of "model city")
+            wide = a.answer_type == "named" or (a.english and a.wants_figure)
+            scope = c.text if wide or not ev.visible(a.focus) else clause
             # (a name of the asked kind, …纲要 for 哪个规划纲要, needs the sentence to name
             # the topic at all)
             # (a place names most of the topic; English topic words come from a dictionary)
