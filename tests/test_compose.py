@@ -288,7 +288,7 @@ FIGURES = """2024年栗山县政府工作报告
 
 一、2023年工作回顾
 
-民生保障有力。全面建立退役军人服务保障体系,蝉联三届全省双拥模范县。县中医院新住院楼投入使用，新增床位300张，全院床位总数达到1100张。全年发放消费券2亿元，带动消费15亿元。全县地区生产总值达到260亿元，增长5.9%。
+民生保障有力。全面建立退役军人服务保障体系,蝉联三届全省双拥模范县。县中医院新住院楼投入使用，新增床位300张，全院床位总数达到1100张。全年发放消费券2亿元，带动消费15亿元。全县地区生产总值达到260亿元，增长5.9%。“三公”经费较上年下降12%。建设高标准农田1万亩。推进鹭栗高速、栗山大道、环湖路等项目。民生支出占比稳定在70%，城乡居民收入增长6%。
 """
 
 
@@ -347,3 +347,34 @@ def test_an_english_figure_question_is_about_the_sentence_its_words_are_in(figs)
         "How many awards did the county win for its service system for retired soldiers?"
     )
     assert a.status == "answered" and "三届" in a.direct_answer
+
+
+def test_the_bare_head_of_an_unseen_compound_names_nothing(figs):
+    # the report never says 教育经费; its 经费 is “三公”经费, another thing of that kind
+    a = figs.answer("教育经费投入是多少？")
+    assert a.status != "answered"  # (a partial at most: the fake embedder's cosines are high)
+    assert figs.answer("“三公”经费下降了多少？").direct_answer.endswith("12%")
+
+
+def test_a_list_of_places_asked_is_not_answered_by_a_list_of_other_things(figs):
+    from rag.answer.lists import complete_list
+
+    ev = evidence_for(figs, "鹭栗高速具体经过哪些镇？", only="推进鹭栗高速")
+    assert complete_list(ev) is None  # roads are not 镇
+    ev = evidence_for(figs, "要推进哪些项目？", only="推进鹭栗高速")
+    out = complete_list(ev)
+    assert out is not None and "栗山大道" in out.direct
+
+
+def test_a_partial_answer_says_what_the_clause_about_the_subject_gives(figs):
+    a = figs.answer("城乡居民收入具体是多少元？")  # the sentence gives 70% of another thing too
+    assert a.status == "partial" and "城乡居民收入增长6%" in a.direct_answer
+
+
+def test_a_sentence_that_does_not_speak_of_the_subject_makes_no_partial_answer(
+    tmp_path_factory,
+):
+    strict = dataclasses.replace(TEST_RULES, weak_min=2.0)  # the model says nothing here
+    pipe = fake_pipeline_over(tmp_path_factory, "lishan-2024b", FIGURES, strict)
+    a = pipe.answer("教育经费是多少？")  # 经费 only in “三公”经费: another thing
+    assert a.status == "refused" and a.reason == "not_in_report"

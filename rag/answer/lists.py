@@ -103,15 +103,17 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
             clause = clause_text(c.text[cs:ce])
             if clause not in parts:
                 parts.append(clause)
+        of_kind = bool(head) and (
+            any(head in p for p in parts)  # type: ignore[operator]
+            or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))  # type: ignore[arg-type]
+        )
+        # a kind of thing the sentence does not name (措施 for "有哪些措施") leaves its
+        # enumeration as the answer; a kind of place (哪几个县) needs items that are places
+        place_kind = bool(head) and all(ch in "区县市镇乡村州省" for ch in head or "")
         if (
             parts
             and ev.names_topic(c.text)
-            and (
-                not head
-                or head not in c.text
-                or any(head in p for p in parts)
-                or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))
-            )
+            and (not head or of_kind or (head not in c.text and not place_kind))
         ):
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
     return None

@@ -70,11 +70,18 @@ class Evidence:
     def visible(self, words: Sequence[str]) -> list[str]:
         return [w for w in words if self.ctx.idf(w) > 0]
 
+    def naming(self, words: Sequence[str]) -> list[str]:
+        """The words of ``words`` the report uses that name what is asked: not the bare head
+        of a compound the report never uses (标准 of 低保标准 names 高标准农田's 标准, 经费
+        of 教育经费 names “三公”经费: another thing of that kind)."""
+        unseen = [u for u in self.analysis.topic if self.ctx.idf(u) <= 0 and len(u) >= 3]
+        return [w for w in self.visible(words) if not any(u.endswith(w) and u != w for u in unseen)]
+
     def names_topic(self, text: str, *, strict: bool = False) -> bool:
         """Whether ``text`` holds one of the words (the report's own) naming what is asked;
         the situation told before a long question's ask does not count when the ask has some.
         ``strict``: at least half of them, weighted by how specific they are (IDF)."""
-        focus = self.visible(self.analysis.focus) or self.visible(self.analysis.topic)
+        focus = self.naming(self.analysis.focus) or self.naming(self.analysis.topic)
         if strict and focus:
             return coverage(text, focus, self.ctx.idf) >= 0.5
         return any(w in text for w in focus)

@@ -106,8 +106,13 @@ def typed_span(ev: Evidence) -> Outcome | None:
             "partial", partial_lead(a, clause, unmet), (ev.quote(c),), "detail_missing", unmet
         )
     c = ev.best
+    if unrelated(ev, c):  # a partial answer speaks of the subject: this sentence does not
+        return Outcome("refused", "", (), "not_in_report")
+    # what the sentence gives instead, said from the clause that names the subject (the
+    # sentence on 收入 also gives 民生支出's 65%)
     instead = related(c.text, a.answer_type)
-    clause = clause_with(c, instead[0]) if instead else ev.best_clause(c)
+    named = [sp for sp in instead if ev.names_topic(clause_with(c, sp))]
+    clause = clause_with(c, (named or instead)[0]) if instead else ev.best_clause(c)
     return Outcome("partial", partial_lead(a, clause, None), (ev.quote(c),), "detail_missing")
 
 
