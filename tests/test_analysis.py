@@ -37,6 +37,8 @@ def analyze():
         ("过去一年民生方面取得了哪些成绩", "overview"),
         ("交通这一部分讲了什么？", "overview"),  # what a part says
         ("去年环境方面总体改善得怎么样？", "overview"),  # how an area went
+        ("教育方面今后打算怎么做？", "overview"),
+        ("What are the main goals for the next five years?", "overview"),
         ("报告民生那段都说了些啥", "overview"),
         ("地铁已经通车了吗", "status"),
         ("会不会提高低保标准", "yesno"),

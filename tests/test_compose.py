@@ -378,3 +378,27 @@ def test_a_sentence_that_does_not_speak_of_the_subject_makes_no_partial_answer(
     pipe = fake_pipeline_over(tmp_path_factory, "lishan-2024b", FIGURES, strict)
     a = pipe.answer("教育经费是多少？")  # 经费 only in “三公”经费: another thing
     assert a.status == "refused" and a.reason == "not_in_report"
+
+
+GOALS = """2024年鹭汀市政府工作报告
+
+二、今后五年的主要目标
+
+今后五年全市发展的主要目标是:
+
+——经济实力明显增强。地区生产总值达到900亿元以上,年均增长7%。
+
+——生态环境更加优美。森林覆盖率提高到60%,空气优良天数比例稳定在95%。
+"""
+
+
+def test_a_lead_in_sentence_is_answered_with_what_follows_it(tmp_path_factory):
+    from rag.answer.overview import lead_in
+
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-goals", GOALS, TEST_RULES)
+    ev = evidence_for(pipe, "五年后想达到哪些目标？", only="主要目标是")
+    out = lead_in(ev)
+    assert out is not None and "900亿元以上" in out.direct and "60%" in out.direct
+    assert "主要目标是" not in out.direct  # the lead-in announces the points; it is none
+    ev = evidence_for(pipe, "五年后想达到哪些目标？", only="森林覆盖率")
+    assert lead_in(ev) is None  # a sentence that says something is not a lead-in

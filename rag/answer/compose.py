@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..index import Index
 
 from .lists import complete_list, count_instead
-from .overview import overview, section_points
+from .overview import lead_in, overview, section_points
 from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote
 from .typed import description, status_answer, typed_span
 
@@ -55,8 +55,8 @@ class Composition:
 
 
 STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {
-    "overview": (overview, complete_list, description),
-    "list": (complete_list, section_points, count_instead, overview, description),
+    "overview": (lead_in, overview, complete_list, description),
+    "list": (lead_in, complete_list, section_points, count_instead, overview, description),
     "status": (status_answer,),
     "yesno": (status_answer,),
     "description": (description,),

@@ -67,7 +67,9 @@ def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list
         return out[: ev.rules.max_items]
     first = node.children[0]
     intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
-    out += [(t, [q]) for t, q in intro]  # what the point says before its first sub-point
+    for t, q in intro:  # what the point says before its first sub-point (not a lead-in)
+        if not doc.text[q[1] : q[2]].rstrip().endswith((":", "：")):
+            out.append((t, [q]))
     for p in node.children[: ev.rules.max_items]:
         keys = _key_clauses(ev, doc_id, p.end, p.body_end, 2)
         label = p.label.strip()
@@ -190,6 +192,14 @@ def point_labelled(ev: Evidence, c: Candidate) -> Outcome | None:
     texts = list(dict.fromkeys(t for t, _ in items))
     quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
     return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=False)
+
+
+def lead_in(ev: Evidence) -> Outcome | None:
+    """A question whose best sentence announces what follows ("…的主要目标是:") asks for
+    what follows: the points of the section it opens."""
+    if not ev.best.text.rstrip().endswith((":", "：")):
+        return None
+    return overview(ev, gather=False)
 
 
 def section_points(ev: Evidence) -> Outcome | None:
