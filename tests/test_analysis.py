@@ -75,6 +75,7 @@ def test_these_few_years_is_not_a_question_word():
         ("要建多少", None),
         ("禁渔要搞多少年", "年"),  # a span of years
         ("这几年帮了好多户", "户"),  # 这几年 is when, 好多户 is what
+        ("今后几年打算新增多少个学位", "个"),
     ],
 )
 def test_asked_unit(question, unit):
@@ -242,3 +243,10 @@ def test_typed_text_is_normalized_before_analysis(analyze):
 )
 def test_a_change_asked_is_told_from_a_level(analyze, question, change):
     assert analyze(question).change is change
+
+
+def test_the_time_told_before_an_opened_ask_is_the_situation(analyze):
+    a = analyze("孩子明年要上幼儿园了，想问问政府今后几年打算新增多少个学位？")
+    assert a.constraints.relative_year is None  # 明年 is when the child starts
+    b = analyze("明年打算新增多少个幼儿园学位？")
+    assert b.constraints.relative_year == 1

@@ -231,7 +231,7 @@ def asked_unit(ask: str, kind: AnswerType) -> str | None:
         return "倍"
     if kind == "money":
         return "元"
-    if kind == "quantity" and re.search(r"(?:多少|好多|(?<![这近前那过])几)\s*年(?!级)", ask):
+    if kind == "quantity" and re.search(r"(?:多少|好多|(?<![这近前那过后来去])几)\s*年(?!级)", ask):
         return "年"  # how many years: a span of years (十年禁渔, 连续9年)
     units = sorted(unit_categories(), key=len, reverse=True)
     m = re.search(r"(?:多少|好多|几)\s*[万亿千]?(" + "|".join(map(re.escape, units)) + ")", ask)
@@ -252,7 +252,11 @@ def constraints(
     corpus_has: Callable[[str], bool],
     words: Callable[[str], list[str]] = lambda t: [t],
 ) -> Constraints:
-    """Year, scope, places and status asked, from the question's words."""
+    """Year, scope, places and status asked, from the question's words. When the part that
+    asks opens with its own opener ("…孩子明年要上幼儿园了，想问问政府今后几年…"), the time
+    told before it is the resident's situation, not the time asked about."""
+    if _ASK_START.match(ask.strip()):
+        text = ask
     base = {m.group(0) for m in _BASE_YEAR.finditer(text)}
     years = [
         int(m.group(1)) for m in _YEAR.finditer(text) if not any(m.group(0) in b for b in base)
