@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,11 +78,17 @@ class Evidence:
         unseen = [u for u in self.analysis.topic if self.ctx.idf(u) <= 0 and len(u) >= 3]
         return [w for w in self.visible(words) if not any(u.endswith(w) and u != w for u in unseen)]
 
+    @cached_property
+    def naming_words(self) -> list[str]:
+        """The words that name what is asked: those of the part that asks, else the rest
+        (computed once: :meth:`names_topic` is asked of every span)."""
+        return self.naming(self.analysis.focus) or self.naming(self.analysis.topic)
+
     def names_topic(self, text: str, *, strict: bool = False) -> bool:
         """Whether ``text`` holds one of the words (the report's own) naming what is asked;
         the situation told before a long question's ask does not count when the ask has some.
         ``strict``: at least half of them, weighted by how specific they are (IDF)."""
-        focus = self.naming(self.analysis.focus) or self.naming(self.analysis.topic)
+        focus = self.naming_words
         if strict and focus:
             return coverage(text, focus, self.ctx.idf) >= 0.5
         return any(w in text for w in focus)
