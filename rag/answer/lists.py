@@ -103,18 +103,15 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
             clause = clause_text(c.text[cs:ce])
             if clause not in parts:
                 parts.append(clause)
-        of_kind = bool(head) and (
-            any(head in p for p in parts)  # type: ignore[operator]
-            or any(_of_kind(item, head) for p in parts for item in re.split("、|和", p))  # type: ignore[arg-type]
-        )
-        # a kind of thing the sentence does not name (措施 for "有哪些措施") leaves its
-        # enumeration as the answer; a kind of place (哪几个县) needs items that are places
-        place_kind = bool(head) and all(ch in "区县市镇乡村州省" for ch in head or "")
-        if (
-            parts
-            and ev.names_topic(c.text)
-            and (not head or of_kind or (head not in c.text and not place_kind))
-        ):
+        fits_kind = True
+        if head:
+            of_kind = any(head in p for p in parts) or any(
+                _of_kind(item, head) for p in parts for item in re.split("、|和", p)
+            )
+            # a kind of thing the sentence does not name (措施 for "有哪些措施") leaves its
+            # enumeration as the answer; a kind of place (哪几个县) needs items that are places
+            fits_kind = of_kind or (head not in c.text and not is_place_kind(head))
+        if parts and ev.names_topic(c.text) and fits_kind:
             return Outcome("answered", "；".join(parts), (ev.quote(c),))
     return None
 
@@ -125,7 +122,12 @@ def _of_kind(item: str, head: str) -> bool:
     item = item.strip()
     if item.endswith(head):
         return True
-    return all(ch in "区县市镇乡村州省" for ch in head) and bool(item) and item[-1] in head
+    return is_place_kind(head) and bool(item) and item[-1] in head
+
+
+def is_place_kind(head: str) -> bool:
+    """Whether the asked kind is made of place suffixes (县, 区县, 镇): a kind of place."""
+    return all(ch in "区县市镇乡村州省" for ch in head)
 
 
 def _has_proper(name: str) -> bool:

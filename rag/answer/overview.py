@@ -153,10 +153,18 @@ def overview(ev: Evidence, *, gather: bool = True) -> Outcome | None:
             return None
     else:
         return None
-    extra = found is None  # a section's points are complete; gathered sentences may not be
-    texts = list(dict.fromkeys(t for t, _ in items))  # the report repeats itself at times
+    # a section's points are complete; gathered sentences may not be
+    return _items_answer(ev, items, extra_quotes=found is None)
+
+
+def _items_answer(
+    ev: Evidence, items: list[tuple[str, list[Quote]]], *, extra_quotes: bool
+) -> Outcome:
+    """The answer listing ``items`` ("共N项：…"), each once (the report repeats itself at
+    times), with their sentences cited."""
+    texts = list(dict.fromkeys(t for t, _ in items))
     quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
-    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=extra)
+    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=extra_quotes)
 
 
 def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
@@ -187,11 +195,7 @@ def point_labelled(ev: Evidence, c: Candidate) -> Outcome | None:
     if node is None:
         return None
     items = _point_items(ev, node, c.doc_id)
-    if len(items) < 2:
-        return None
-    texts = list(dict.fromkeys(t for t, _ in items))
-    quotes = tuple(dict.fromkeys(q for _, qs in items for q in qs))[: ev.rules.max_items]
-    return Outcome("answered", items_lead(ev.analysis, texts), quotes, extra_quotes=False)
+    return _items_answer(ev, items, extra_quotes=False) if len(items) >= 2 else None
 
 
 def lead_in(ev: Evidence) -> Outcome | None:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     pass
 
 from .constraints import unmet_constraint
-from .lists import category_head
+from .lists import category_head, is_place_kind
 from .overview import point_labelled
 from .strategy import (
     MIN_SUPPORT_CHARS,
@@ -42,7 +42,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     # 大力发展…食品饮料产业")
     head = category_head(ev) if a.answer_type == "named" else None
     # a place has a proper name: "哪个县" is not answered by 经济强县
-    proper_only = head is not None and all(ch in "区县市镇乡村州省" for ch in head)
+    proper_only = head is not None and is_place_kind(head)
     subject = subject_head(ev)
     # the sentences close to the best; when one of them fails only a constraint (another
     # year, a target where a result was asked), the others of the wider pool are read too
