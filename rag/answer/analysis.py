@@ -6,7 +6,7 @@ language, the answer type asked for (``resources/answer_types.tsv``), the unit a
 asked in, the constraints the evidence must meet (a year, "each year", "now", a place, done
 or planned), the topic words (weighted later by how specific they are to the report), and
 whether the question is an instruction or a request for personal data
-(``resources/guards.tsv``) rather than a question about the report. A follow-up ("那教育呢？",
+(:mod:`.guards`) rather than a question about the report. A follow-up ("那教育呢？",
 "What about railways?") is resolved against the previous turn: it keeps that turn's frame and
 answer type and takes its own topic.
 """
@@ -24,6 +24,7 @@ from ..conversation import Turn, resolve_followup
 from ..questions import is_english
 from .cues import cue, tsv
 from .figures import unit_categories
+from .guards import guard
 from .normalize import Lexicon, Replacement, normalize
 
 Lang = Literal["zh", "en", "mixed"]
@@ -141,11 +142,6 @@ def answer_type_cues() -> tuple[tuple[AnswerType, re.Pattern[str]], ...]:
 
 
 @lru_cache(maxsize=1)
-def guard_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in tsv("guards.tsv"))
-
-
-@lru_cache(maxsize=1)
 def event_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """What happens at a date: a work's end (opens, runs) or start (resources/events.tsv)."""
     return tuple((kind, re.compile(pattern)) for kind, pattern in tsv("events.tsv"))
@@ -236,14 +232,6 @@ def asked_unit(ask: str, kind: AnswerType) -> str | None:
     units = sorted(unit_categories(), key=len, reverse=True)
     m = re.search(r"(?:多少|好多|几)\s*[万亿千]?(" + "|".join(map(re.escape, units)) + ")", ask)
     return m.group(1) if m and kind == "quantity" else None
-
-
-def guard(text: str) -> str | None:
-    """Why a question is not a question about the report ("instruction" / "personal_data")."""
-    for kind, pattern in guard_cues():
-        if pattern.search(text):
-            return kind
-    return None
 
 
 def constraints(
