@@ -53,6 +53,11 @@ def analyze():
         ("What share of the budget goes to livelihoods?", "percent"),  # a share of money
         ("How many times has the city been named a model city?", "quantity"),  # a count
         ("How many times larger is the output?", "multiple"),
+        ("群众的满意率是多少？", "percent"),  # a rate noun asked for its value
+        ("失业率要控制在多少以内", "percent"),
+        ("办事效率提高了多少", "quantity"),  # 效率 is no rate figure
+        ("What's the green coverage now?", "percent"),
+        ("What is the unemployment rate?", "percent"),
     ],
 )
 def test_answer_types(question, kind):
@@ -211,6 +216,11 @@ def test_a_follow_up_asks_of_its_new_topic_the_way_the_old_question_asked(analyz
     # 覆盖率 made the first question ask a percentage; 蓄积量 is asked how much
     a = analyze("那森林蓄积量呢？", [Turn("森林覆盖率要提高到多少？", "62%")])
     assert "蓄积量" in a.text and a.answer_type == "quantity"
+    # English follow-ups keep the old question whole: its subject's cue stays with it
+    b = analyze("And the timber stock?", [Turn("What is the forest coverage target?", "")])
+    assert b.followup_of and b.answer_type == "quantity"
+    c = analyze("And the share of clean rivers?", [Turn("What is the forest coverage target?", "")])
+    assert c.answer_type == "percent"  # asked its own way
 
 
 def test_a_follow_up_naming_no_subject_asks_about_the_last_one(analyze):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
 
 from ..conversation import Turn, resolve_followup
 from ..questions import is_english
@@ -134,11 +134,9 @@ class Analysis:
 
 
 @lru_cache(maxsize=1)
-def answer_type_cues() -> tuple[tuple[AnswerType, re.Pattern[str]], ...]:
-    return tuple(
-        (kind, re.compile(pattern, re.I))  # type: ignore[misc]
-        for kind, pattern in tsv("answer_types.tsv")
-    )
+def answer_type_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(answer type, cue) rows in order; ``percent_noun`` is a percentage cued by the subject."""
+    return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in tsv("answer_types.tsv"))
 
 
 @lru_cache(maxsize=1)
@@ -198,14 +196,16 @@ def _is_question(text: str) -> bool:
     return bool(re.search(r"[?？]\s*$", text)) or any(p.search(text) for _, p in answer_type_cues())
 
 
-def answer_type(ask: str) -> tuple[AnswerType, bool]:
-    """The answer type asked for, and whether it is asked as yes/no."""
+def answer_type(ask: str, *, subject_cues: bool = True) -> tuple[AnswerType, bool]:
+    """The answer type asked for, and whether it is asked as yes/no. ``subject_cues``: also
+    the cues that lie in the subject's name (覆盖率, "coverage" ask a percentage), which an
+    English follow-up on a new subject leaves with the old one."""
     found: AnswerType = "description"
     for kind, pattern in answer_type_cues():
-        if kind in ("yesno", "status"):
+        if kind in ("yesno", "status") or (kind == "percent_noun" and not subject_cues):
             continue
         if pattern.search(ask):
-            found = kind
+            found = "percent" if kind == "percent_noun" else cast(AnswerType, kind)
             break
     cues = dict(answer_type_cues())
     # "已经多少年了" asks how many; "已经建成了吗" asks yes or no
@@ -380,7 +380,9 @@ class Analyzer:
         if resolved == text:
             return own
         prev = self._analyze(previous, previous, language(previous), None, ())
-        frame = self._analyze(question, resolved, lang, g, replacements)
+        # (an English follow-up is resolved as "new subject: old question", which still names
+        # the old subject: its subject cues are not the way of asking)
+        frame = self._analyze(question, resolved, lang, g, replacements, subject_cues=lang != "en")
         # a follow-up asks its own way, or the way the previous question asked of its new
         # topic (那森林蓄积量呢 after 森林覆盖率…多少 asks a quantity, not a percentage: the cue
         # 覆盖率 went with the old topic); a unit only when it names one itself (那城乡居民收入
@@ -418,9 +420,11 @@ class Analyzer:
         lang: Lang,
         g: str | None,
         replacements: tuple[Replacement, ...],
+        *,
+        subject_cues: bool = True,
     ) -> Analysis:
         ask = asking_part(text) if lang != "en" else text
-        kind, yes_no = answer_type(ask)
+        kind, yes_no = answer_type(ask, subject_cues=subject_cues)
         groups: tuple[tuple[str, ...], ...] = ()
         if lang == "en":  # the report's words for its English words, and any Chinese ones
             own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit())
