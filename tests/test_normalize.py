@@ -104,3 +104,17 @@ def test_the_jieba_total_is_the_pinned_dictionary_s():
     tok = KeywordTokenizer()._tokenizer()
     tok.check_initialized()
     assert tok.total == JIEBA_TOTAL
+
+
+def test_an_abbreviation_is_read_as_the_reports_word_for_it():
+    tok = KeywordTokenizer()
+    seg = lambda t: tok.words(t) + tok(t)  # noqa: E731
+    lex = Lexicon.build(
+        ["全县经济总量达到520亿元,居全省第五。", "生产总值增长6%,经济总量稳步扩大。"], seg
+    )
+    text, reps = lex.bridge("县里GDP目标是多少", tok.words, tok.frequency)
+    # of its terms the corpus has (生产总值, 经济总量), the one it uses most
+    assert text == "县里经济总量目标是多少"
+    assert [(r.original, r.why) for r in reps] == [("GDP", "abbreviation")]
+    bare = Lexicon.build(["全县新增就业1.2万人。"], seg)  # no word of the report for it
+    assert bare.bridge("县里GDP目标是多少", tok.words, tok.frequency)[0] == "县里GDP目标是多少"

@@ -436,8 +436,11 @@ class Analyzer:
             focus = topic_words(ask, self.tokens)
             topic = focus + tuple(w for w in topic_words(text, self.tokens) if w not in focus)
             if lang == "mixed":  # the English words of a mixed question, in the report's words
+                # (those of the part that asks name what is asked, as its Chinese words do)
+                asked = [t for alt in self.english_groups(ask) for t in alt]
+                focus += tuple(t for t in dict.fromkeys(asked) if t not in focus)
                 terms = [t for alt in self.english_groups(text) for t in alt]
-                topic += tuple(t for t in dict.fromkeys(terms) if t not in topic)
+                topic = focus + tuple(t for t in dict.fromkeys((*topic, *terms)) if t not in focus)
         notes = tuple(f"read “{r.original}” as “{r.replacement}”" for r in replacements)
         return Analysis(
             question=question,

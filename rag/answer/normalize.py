@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..crosslingual import abbreviations as abbreviation_terms
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -131,7 +133,7 @@ def sound_key(word: str) -> str:
 class Replacement:
     original: str
     replacement: str
-    why: str  # "homophone" | "pinyin"
+    why: str  # "homophone" | "pinyin" | "abbreviation"
 
 
 @dataclass
@@ -143,6 +145,7 @@ class Lexicon:
     by_sound: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     by_pinyin: dict[str, list[str]] = field(default_factory=dict)
     english: frozenset[str] = frozenset()  # Latin words that are English, never pinyin
+    abbreviations: dict[str, str] = field(default_factory=dict)  # "gdp" → 经济总量
 
     @classmethod
     def build(
@@ -162,7 +165,14 @@ class Lexicon:
         for w, _ in words.most_common():
             by_sound.setdefault((len(w), sound_key(w)), []).append(w)
             by_pinyin.setdefault(pinyin_key(w), []).append(w)
-        return cls("\n".join(texts), words, by_sound, by_pinyin, frozenset(english))
+        corpus = "\n".join(texts)
+        # an abbreviation is read as the report's own word for it (GDP → 经济总量), the one
+        # it uses most when it uses several
+        abbreviations = {
+            word: max(sorted(terms), key=corpus.count)
+            for word, terms in abbreviation_terms(corpus).items()
+        }
+        return cls(corpus, words, by_sound, by_pinyin, frozenset(english), abbreviations)
 
     def context(self, text: str, i: int, j: int) -> int:
         """Length of the longest stretch of ``text`` around ``[i, j)`` that occurs verbatim in
@@ -207,6 +217,11 @@ class Lexicon:
         out: list[Replacement] = []
         for m in reversed(list(_LATIN_WORD.finditer(text))):
             token = m.group(0).lower()
+            if token in self.abbreviations:
+                word = self.abbreviations[token]
+                out.append(Replacement(m.group(0), word, "abbreviation"))
+                text = text[: m.start()] + word + text[m.end() :]
+                continue
             if len(token) < 4 or token in self.english:
                 continue
             words = self.by_pinyin.get(token)
