@@ -57,6 +57,13 @@ def test_figure_finders(kind, unit, sentence, found):
 def test_how_many_asks_for_a_count():
     a = ask("How many teachers are there?", "quantity")
     assert quantity_spans("教师人数增长12%。", a) == []
+    roads = "新建改建干线公路300公里,新开公交线路12条,投资5亿元。"
+    lines = quantity_spans(roads, ask("How many bus lines will open?", "quantity"))
+    assert [s.text for s in lines] == ["12条"]  # things counted, not a length or money
+    km = quantity_spans(roads, ask("How many km of trunk roads?", "quantity"))
+    assert "300公里" in [s.text for s in km]  # a measure asked by name
+    hectares = quantity_spans("新增造林2.5万亩。", ask("How many new hectares or mu?", "quantity"))
+    assert [s.text for s in hectares] == ["2.5万亩"]
 
 
 @pytest.mark.parametrize(

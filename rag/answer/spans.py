@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..chunking import split_clauses
 from .analysis import Analysis, AnswerType
 from .cues import cue
-from .figures import Figure, figures, has_unit
+from .figures import Figure, figures, has_unit, unit_base, unit_categories
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,29 @@ def _figure_spans(sentence: str, kinds: tuple[str, ...], unit: str | None = None
     return out
 
 
+# "how many km / hectares / yuan / years …": a measure asked by name (else things are counted)
+_ASKS_MEASURE = re.compile(
+    r"\bhow many (?:[a-z-]+ ){0,2}?(?:km|kilomet|met(?:er|re)s?\b|mu\b|hectares?|acres?|tons?\b|"
+    r"tonnes?|square|cubic|yuan|dollars?|days?\b|hours?\b|years?\b|months?\b|kilowatt|megawatt|"
+    r"k[vw]\b|mw\b|gwh\b)",
+    re.I,
+)
+
+
+def _counts(span: Span) -> bool:
+    """Whether a figure counts people or things (人, 户, 个, 条), not a measure (公里, 亩)."""
+    unit = unit_base(span.figure.unit) if span.figure else ""
+    return unit_categories().get(unit) in ("people", "count")
+
+
 def quantity_spans(sentence: str, a: Analysis) -> list[Span]:
     """A number with its measure word; in the asked unit when the question names one. A
     question that asks only 多少 is answered by a percentage or a multiple as well."""
     if a.unit:
         kinds: tuple[str, ...] = ("quantity", "money", "period")
     elif re.search(r"\bhow many\b", a.text, re.I):  # a count, not a share or a growth
+        if not _ASKS_MEASURE.search(a.text):  # "how many lines": things, not 300 公里
+            return [s for s in _figure_spans(sentence, ("quantity",)) if _counts(s)]
         kinds = ("quantity", "money")
     else:  # 多少 alone: any figure but a span of years ("今后五年" is not how many)
         kinds = ("quantity", "money", "percent", "multiple")
