@@ -402,3 +402,44 @@ def test_a_lead_in_sentence_is_answered_with_what_follows_it(tmp_path_factory):
     assert "主要目标是" not in out.direct  # the lead-in announces the points; it is none
     ev = evidence_for(pipe, "五年后想达到哪些目标？", only="森林覆盖率")
     assert lead_in(ev) is None  # a sentence that says something is not a lead-in
+
+
+SECTIONS = """2024年鹭汀市政府工作报告
+
+三、突出幸福导向,繁荣社会事业
+
+文化体育是鹭汀的亮丽名片。我们将突出文体融合,建设全省文体强市。
+
+推动场馆提档。新建体育公园3座,改造全民健身中心。
+
+办好品牌赛事。每年举办鹭汀马拉松,承办全省青少年运动会。
+
+"""
+
+
+@pytest.fixture(scope="module")
+def sections(tmp_path_factory):
+    return fake_pipeline_over(tmp_path_factory, "luting-sections", SECTIONS, TEST_RULES)
+
+
+def test_a_sections_introduction_speaks_for_the_section(sections):
+    from rag.answer.overview import overview
+
+    # the heading does not name 文体; the introduction under it does
+    ev = evidence_for(sections, "文体方面有哪些主要打算？", only="突出文体融合")
+    out = overview(ev, gather=False)
+    assert out is not None and "体育公园3座" in out.direct and "马拉松" in out.direct
+    ev = evidence_for(sections, "文体方面有哪些主要打算？", only="新建体育公园")
+    out = overview(ev, gather=False)  # a point's own sentence is not an introduction
+    assert out is None or "马拉松" not in out.direct
+
+
+def test_a_lead_in_opens_its_points_though_the_heading_does_not_name_the_question(
+    tmp_path_factory,
+):
+    from rag.answer.overview import lead_in
+
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-goals-2", GOALS, TEST_RULES)
+    ev = evidence_for(pipe, "有哪些硬指标？", only="主要目标是")
+    out = lead_in(ev)
+    assert out is not None and "900亿元以上" in out.direct and "60%" in out.direct

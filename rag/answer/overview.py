@@ -102,12 +102,31 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
         root = ev.ctx.outlines.get(c.doc_id)
         if root is not None:
             nodes += [(n, c.doc_id) for n in root.path_to(c.start)[1:]]
-    found = _best_named(ev, nodes, seen)
+    found = _best_named(ev, nodes, seen) or _introduced(ev)
     if found is None and not ev.analysis.english:
         docs = {c.doc_id for c in ev.wide}
         everywhere = [(n, d) for d in docs if (root := ev.ctx.outlines.get(d)) for n in root.walk()]
         found = _best_named(ev, everywhere, seen)
     return found
+
+
+def _introduced(ev: Evidence) -> tuple[Point, str] | None:
+    """The section whose introduction holds the best sentence (the text between its heading
+    and its first point: "文化旅游是…。我们将突出文旅主干,…" speaks for the section under
+    it), of the time asked about: a question its introduction answers asks what it says."""
+    c = ev.best
+    root = ev.ctx.outlines.get(c.doc_id)
+    if root is None:
+        return None
+    want = wanted_kind(ev)
+    for node in reversed(root.path_to(c.start)[1:]):
+        if not node.is_heading:  # a paragraph's first sentences are what it says
+            continue
+        if len(node.children) >= 2 and node.end <= c.start < node.children[0].start:
+            if not want or fits(_node_kind(ev, node, c.doc_id), want):
+                return node, c.doc_id
+            return None
+    return None
 
 
 def _best_named(
@@ -203,7 +222,7 @@ def lead_in(ev: Evidence) -> Outcome | None:
     what follows: the points of the section it opens."""
     if not ev.best.text.rstrip().endswith((":", "：")):
         return None
-    return overview(ev, gather=False)
+    return point_labelled(ev, ev.best) or overview(ev, gather=False)
 
 
 def section_points(ev: Evidence) -> Outcome | None:
