@@ -62,6 +62,8 @@ def test_how_many_asks_for_a_count():
     assert [s.text for s in lines] == ["12条"]  # things counted, not a length or money
     km = quantity_spans(roads, ask("How many km of trunk roads?", "quantity"))
     assert "300公里" in [s.text for s in km]  # a measure asked by name
+    both = ask("How many lines will open and how much will it cost?", "quantity")
+    assert "5亿元" in [s.text for s in quantity_spans(roads, both)]  # money asked too
     hectares = quantity_spans("新增造林2.5万亩。", ask("How many new hectares or mu?", "quantity"))
     assert [s.text for s in hectares] == ["2.5万亩"]
 

@@ -60,7 +60,8 @@ def quantity_spans(sentence: str, a: Analysis) -> list[Span]:
     if a.unit:
         kinds: tuple[str, ...] = ("quantity", "money", "period")
     elif re.search(r"\bhow many\b", a.text, re.I):  # a count, not a share or a growth
-        if not _ASKS_MEASURE.search(a.text):  # "how many lines": things, not 300 公里
+        # "how many lines": things, not 300 公里 (unless it asks "how much" too)
+        if not _ASKS_MEASURE.search(a.text) and not re.search(r"\bhow much\b", a.text, re.I):
             return [s for s in _figure_spans(sentence, ("quantity",)) if _counts(s)]
         kinds = ("quantity", "money")
     else:  # 多少 alone: any figure but a span of years ("今后五年" is not how many)
