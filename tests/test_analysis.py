@@ -122,6 +122,11 @@ def test_topic_words_leave_out_question_words_and_figures(analyze):
     assert "餐馆" in long.topic and "餐馆" not in long.focus  # the situation is context
 
 
+def test_the_count_after_na_is_how_a_question_asks(analyze):
+    assert "两个" not in analyze("工业强县是哪两个县？").topic
+    assert "工业" in analyze("工业强县是哪3个？").topic
+
+
 def test_a_part_that_drops_a_words_head_is_no_topic_word(analyze):
     """Chinese compounds are head-final: 产量 (the head kept) stands for 总产量, 总产 (the head
     dropped) would match 总产值, a different thing."""

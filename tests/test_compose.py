@@ -443,3 +443,34 @@ def test_a_lead_in_opens_its_points_though_the_heading_does_not_name_the_questio
     ev = evidence_for(pipe, "有哪些硬指标？", only="主要目标是")
     out = lead_in(ev)
     assert out is not None and "900亿元以上" in out.direct and "60%" in out.direct
+
+
+COUNTIES = """2024年鹭汀市政府工作报告
+
+一、县域经济
+
+壮大县域经济。力争培育2个以上百亿元工业强县,支持3个重点帮扶县加快发展。
+
+联动发展。以临渊区为核心,联动青禾县、白石县、望江区,建设光伏产业带。
+"""
+
+
+@pytest.fixture(scope="module")
+def counties(tmp_path_factory):
+    return fake_pipeline_over(tmp_path_factory, "luting-counties", COUNTIES, TEST_RULES)
+
+
+@pytest.mark.parametrize(
+    "question", ["百亿元工业强县是哪两个县？", "3个重点帮扶县是哪3个？", "工业强县分别是哪几个县？"]
+)
+def test_counted_places_are_no_list_of_places(counties, question):
+    # the report counts them (2个以上…强县) and names none: a partial answer, not a list of
+    # descriptions or of the section's points
+    a = counties.answer(question)
+    assert a.status == "partial", a.answer
+
+
+def test_named_places_are_listed(counties):
+    a = counties.answer("光伏产业带联动哪几个区县？")
+    assert a.status == "answered"
+    assert all(n in a.direct_answer for n in ("青禾县", "白石县", "望江区"))

@@ -326,6 +326,8 @@ def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]
     qw = question_words()
     units = unit_categories()
     out = []
+    # 哪两个县 / 哪3个: the count after 哪 is how it asks (县 stays), not what it asks about
+    ask = re.sub(r"哪\s*[一二两三四五六七八九十\d]+\s*[个家项所座条类位名]", "哪", ask)
     for t in tokens(ask):
         if len(t) < 2 or t in qw or re.fullmatch(r"(?:19|20)\d\d|\d", t):
             continue  # a year is a constraint, not a topic word (a figure such as 3200 is)

@@ -33,7 +33,7 @@ from .spans import FINDERS
 if TYPE_CHECKING:
     from ..index import Index
 
-from .lists import complete_list, count_instead
+from .lists import complete_list, count_instead, unless_places
 from .overview import lead_in, overview, section_points
 from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote
 from .typed import description, status_answer, typed_span
@@ -56,7 +56,14 @@ class Composition:
 
 STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {
     "overview": (lead_in, overview, complete_list, description),
-    "list": (lead_in, complete_list, section_points, count_instead, overview, description),
+    "list": (
+        lead_in,
+        complete_list,
+        unless_places(section_points),
+        count_instead,
+        unless_places(overview),
+        description,
+    ),
     "status": (status_answer,),
     "yesno": (status_answer,),
     "description": (description,),

@@ -4,6 +4,7 @@ enumerations of a sentence; a count where names were asked makes a partial answe
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..chunking import clause_text
@@ -17,9 +18,14 @@ if TYPE_CHECKING:
 from .constraints import unmet_constraint
 from .strategy import Evidence, Outcome, Quote, clause_with, fits, restates, wanted_kind
 
-_CATEGORY = re.compile(
-    r"(?:哪些|哪几个|哪几|哪几项|哪几类|哪个|哪家|哪座|哪条|哪一个|什么样的|都有什么|都有哪些)"
-    r"\s*([^?？,，。]{1,14})"
+_WHICH = (
+    r"(?:哪些|哪几个|哪几|哪几项|哪几类|哪个|哪家|哪座|哪条|哪一个|什么样的|都有什么|都有哪些|"
+    r"哪[一二两三四五六七八九十\d]+[个家项所座条类])"
+)
+_CATEGORY = re.compile(_WHICH + r"\s*([^?？,，。]{1,14})")
+# the kind named before the question word: "帮扶县是哪3个", "经济强县分别是哪几个"
+_CATEGORY_BEFORE = re.compile(
+    r"([^?？,，。]{1,14}?)(?:分别|具体|到底)?(?:是|有)" + _WHICH + r"\s*[?？]?$"
 )
 
 
@@ -30,11 +36,16 @@ def category_head(ev: Evidence) -> str | None:
     uses it; jieba's part-of-speech tags end the phrase at its first verb or preposition."""
     import jieba.posseg
 
-    m = _CATEGORY.search(ev.analysis.ask)
-    if not m:
-        return None
+    ask = ev.analysis.ask.strip()
+    m = _CATEGORY.search(ask)
+    phrase = m.group(1) if m else ""
+    if not phrase.strip("?？ "):
+        before = _CATEGORY_BEFORE.search(ask)
+        if not before:
+            return None
+        phrase = before.group(1)
     nouns: list[str] = []
-    for p in jieba.posseg.lcut(m.group(1)):
+    for p in jieba.posseg.lcut(phrase):
         if p.word == "的":
             continue
         if p.flag in ("v", "p", "c", "d", "r", "x", "y", "u", "ul", "uj", "ud"):
@@ -57,12 +68,16 @@ def complete_list(ev: Evidence) -> Outcome | None:
     the enumerations of a sentence about the topic, else any names of that kind."""
     head = category_head(ev)
     named = _names_of_kind(ev, head) if head else {}
+    if head and is_place_kind(head):  # a place is named, not counted (2个…经济强县)
+        named = {n: q for n, q in named.items() if not _COUNTED.search(n)}
     proper = {n: q for n, q in named.items() if _has_proper(n)}
     if len(proper) >= 2:
         return _listed(ev, proper)
     enumerated = _enumerations(ev, head)
     if enumerated:
         return enumerated
+    if head and is_place_kind(head):
+        return None  # places are named (犍为县), not described (经济强县, 百强县)
     return _listed(ev, named) if len(named) >= 2 else None
 
 
@@ -118,11 +133,31 @@ def _enumerations(ev: Evidence, head: str | None) -> Outcome | None:
 
 def _of_kind(item: str, head: str) -> bool:
     """Whether an enumerated item is of the asked kind: it ends in the head word, or in one
-    of its characters when the head is made of place suffixes (区县: 市中区, 犍为县)."""
+    of its characters when the head is made of place suffixes (区县: 市中区, 犍为县). A place
+    is named, not counted: "2个以上500亿元经济强县" is no county of a 哪两个县."""
     item = item.strip()
+    if is_place_kind(head) and _COUNTED.search(item):
+        return False
     if item.endswith(head):
         return True
     return is_place_kind(head) and bool(item) and item[-1] in head
+
+
+_COUNTED = re.compile(r"\d|[一二两三四五六七八九十几]+[个座所]")
+
+
+def unless_places(
+    strategy: Callable[[Evidence], Outcome | None],
+) -> Callable[[Evidence], Outcome | None]:
+    """``strategy``, except for a question asking which places (哪两个县, 哪几个镇): a section's
+    points or an overview are not places, and a count of them is a partial answer."""
+
+    def guarded(ev: Evidence) -> Outcome | None:
+        head = category_head(ev)
+        return None if head and is_place_kind(head) else strategy(ev)
+
+    guarded.__name__ = strategy.__name__
+    return guarded
 
 
 def is_place_kind(head: str) -> bool:
