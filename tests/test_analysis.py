@@ -112,6 +112,9 @@ def test_constraints(analyze):
     assert analyze("What was the rate five years ago?").constraints.relative_year == -5
     assert analyze("机场建成了吗").constraints.status == "done"
     assert analyze("今后打算建几所学校").constraints.status == "planned"
+    assert analyze("今后失业率要控制在多少").constraints.status == "planned"  # the time alone
+    after = analyze("那今后失业率要控制在多少？", [Turn("过去五年新增了多少就业？", "…")])
+    assert after.constraints.status == "planned"  # its own time, not the last turn's
 
 
 def test_topic_words_leave_out_question_words_and_figures(analyze):
