@@ -18,6 +18,11 @@ _WHAT_ABOUT = re.compile(
     r"^(?:那么?|还有|那关于|关于)?(?P<topic>[^，,。？?！!]{1,12}?)(?:呢|怎么样|如何)[?？]?$"
 )
 _WHAT_ABOUT_EN = re.compile(r"^(?:and |what about |how about )(?P<topic>.{1,40}?)[?.]?$", re.I)
+# a time a follow-up may ask about instead of the last one's (那明年呢, 以后呢, 过去五年呢)
+_TIME = re.compile(
+    r"(?:过去|今后|未来|近|这)?[一二三四五六七八九十\d]+年(?:来|里|间|内)?|"
+    r"今后|以后|未来|将来|接下来|往后|过去|以前|之前|去年|今年|明年|前年|后年|现在|目前|如今"
+)
 _ELLIPTICAL = re.compile(
     r"^(?:具体|详细|那|那么|还有|其中|它|这些|这个|那些|他们|and\b|what else)", re.I
 )
@@ -106,6 +111,11 @@ def resolve_followup(
         return q
     previous = history[-1].question.strip()
     m = _WHAT_ABOUT.match(q)
+    if m and _TIME.fullmatch(m.group("topic").strip()):
+        # "以后呢？" asks the same of another time: the time is swapped, the subject stays
+        when = m.group("topic").strip()
+        swapped = _TIME.sub(when, previous, count=1)
+        return swapped if swapped != previous else f"{when}{previous}"
     if m:
         return _swap_topic(previous, m.group("topic").strip(), words(previous), naming)
     m = _WHAT_ABOUT_EN.match(q)

@@ -273,3 +273,16 @@ def test_the_time_told_before_an_opened_ask_is_the_situation(analyze):
     assert a.constraints.relative_year is None  # 明年 is when the child starts
     b = analyze("明年打算新增多少个幼儿园学位？")
     assert b.constraints.relative_year == 1
+
+
+def test_a_follow_up_naming_another_time_keeps_the_subject(analyze):
+    a = analyze("以后呢？", [Turn("五年来住房保障方面做了什么？", "…")])
+    assert "住房保障" in a.text and "以后" in a.text and "五年来" not in a.text
+    assert a.constraints.status == "planned"
+    b = analyze("那明年呢？", [Turn("全县新增就业多少人？", "…")])  # no time to swap: added
+    assert "明年" in b.text and "就业" in b.text
+
+
+def test_a_follow_up_of_question_and_time_words_only_asks_about_the_last_subject(analyze):
+    a = analyze("以后还打算做什么？", [Turn("养老方面拿过什么荣誉？", "…")])
+    assert a.followup_of and "养老" in a.topic and a.constraints.status == "planned"

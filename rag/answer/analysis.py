@@ -369,8 +369,10 @@ class Analyzer:
         previous = normalize(history[-1].question)
         # "什么时候完成？" / "比五年前多了多少？" open with how they ask and name no subject:
         # they ask about the last one ("就业情况怎么样？" opens with its subject)
-        subject = (
-            lang == "en" or not _OPENS_WITH_ASK.match(text) or any(_is_noun(w) for w in own.topic)
+        # (nor does one whose words are all question and time words: "以后还打算做什么？")
+        subject = lang == "en" or (
+            bool(own.topic)
+            and (not _OPENS_WITH_ASK.match(text) or any(_is_noun(w) for w in own.topic))
         )
         resolved = resolve_followup(
             text,
