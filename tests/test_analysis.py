@@ -58,6 +58,8 @@ def analyze():
         ("办事效率提高了多少", "quantity"),  # 效率 is no rate figure
         ("What's the green coverage now?", "percent"),
         ("What is the unemployment rate?", "percent"),
+        ("What is the bus fare?", "money"),  # a money noun asked for its value
+        ("What's the minimum wage here?", "money"),
     ],
 )
 def test_answer_types(question, kind):
