@@ -132,6 +132,15 @@ def test_the_count_after_na_is_how_a_question_asks(analyze):
     assert "工业" in analyze("工业强县是哪3个？").topic
 
 
+def test_a_modifier_of_the_frame_is_how_a_question_asks(analyze):
+    """主要 before a frame word (打算, 工作) is part of how it asks; before a noun of its own
+    (主要目标, a report's term) it is part of what it asks about."""
+    assert "主要" not in analyze("今后五年水利方面有哪些主要打算？").topic
+    assert "主要" not in analyze("去年主要做了哪些工作？").topic
+    assert "主要" in analyze("五年的主要目标里有哪些数字？").topic
+    assert "核心区" in "".join(analyze("核心区建设进展如何？").topic)
+
+
 def test_a_part_that_drops_a_words_head_is_no_topic_word(analyze):
     """Chinese compounds are head-final: 产量 (the head kept) stands for 总产量, 总产 (the head
     dropped) would match 总产值, a different thing."""

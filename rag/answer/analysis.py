@@ -153,6 +153,28 @@ def question_words() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=1)
+def frame_modifiers() -> tuple[str, ...]:
+    text = resources.files("rag").joinpath("resources/frame_modifiers.txt").read_text("utf-8")
+    words = (w for line in text.splitlines() if not line.startswith("#") for w in line.split())
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def drop_frame_modifiers(ask: str) -> str:
+    """``ask`` without the modifiers of its frame: 主要 of 有哪些主要打算 (a word of
+    question_words.txt follows it), not 主要 of 主要目标."""
+    qw = question_words()
+    out, i = [], 0
+    while i < len(ask):
+        m = next((m for m in frame_modifiers() if ask.startswith(m, i)), None)
+        if m and any(ask.startswith(w, i + len(m)) for w in qw if len(w) >= 2):
+            i += len(m)
+            continue
+        out.append(ask[i])
+        i += 1
+    return "".join(out)
+
+
 def language(text: str) -> Lang:
     """English when Latin letters outnumber Chinese characters two to one; mixed when it has
     a Latin word or more among Chinese."""
@@ -328,7 +350,7 @@ def topic_words(ask: str, tokens: Callable[[str], list[str]]) -> tuple[str, ...]
     out = []
     # 哪两个县 / 哪3个: the count after 哪 is how it asks (县 stays), not what it asks about
     ask = re.sub(r"哪\s*[一二两三四五六七八九十\d]+\s*[个家项所座条类位名]", "哪", ask)
-    for t in tokens(ask):
+    for t in tokens(drop_frame_modifiers(ask)):
         if len(t) < 2 or t in qw or re.fullmatch(r"(?:19|20)\d\d|\d", t):
             continue  # a year is a constraint, not a topic word (a figure such as 3200 is)
         if _CJK.search(t) and any(t.startswith(w) or t.endswith(w) for w in ("多少", "什么")):
