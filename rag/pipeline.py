@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .answer import RULES, Analysis, AnswerContext, Composition, Rules, compose, render
 from .answer.compose import merge
-from .answer.documents import cities_named, comparison, scope_filter
+from .answer.documents import cities_named, comparison, named_in, scope_filter
 from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
@@ -161,7 +161,7 @@ class Pipeline:
         if named:  # the question names a city or a report's year
             where = named
             analysis = replace(analysis, notes=(*analysis.notes, f"limited to: {named}"))
-        cities = named.cities if named else cities_named(analysis.text, docs)
+        cities = named.cities if named else cities_named(named_in(analysis), docs)
         if cities:  # (one document's city too: 去年澄川的空气… asked of 澄川's report)
             own = {place_key(c) for c in cities}
             places = tuple(p for p in analysis.constraints.places if place_key(p) not in own)

@@ -6,6 +6,7 @@ from conftest import FAKE_RULES, FakeEmbedder
 
 from rag.answer.analysis import Analyzer
 from rag.answer.documents import cities_named, comparison, document_label, scope_filter
+from rag.answer.normalize import Lexicon
 from rag.config import Settings
 from rag.index import build_index
 from rag.keyword import KeywordTokenizer
@@ -66,6 +67,15 @@ def test_a_report_named_by_its_year_limits_the_documents(analyze):
     # a plain year is about the evidence, not the document (a 2024 report tells 2023's news)
     assert scope_filter(analyze("2023年新增就业多少人？"), docs) is None
     assert scope_filter(analyze("2023年的报告里新增就业多少人？"), docs[:1]) is None  # one doc
+
+
+def test_a_city_spelt_in_pinyin_in_an_english_question_limits_the_documents():
+    tok = KeywordTokenizer()
+    lexicon = Lexicon.build([R2024, MEADOW], lambda t: tok.words(t) + tok(t), english={"jobs"})
+    analyze = Analyzer(tokens=tok, words=tok.words, frequency=tok.frequency, lexicon=lexicon)
+    docs = [_doc("a", "石砚县", "2024"), _doc("b", "鹿溪县", "2024")]
+    f = scope_filter(analyze("How many new jobs did Luxi create?"), docs)
+    assert f is not None and f.cities == ("鹿溪县",)
 
 
 def test_comparisons(analyze):

@@ -118,3 +118,16 @@ def test_an_abbreviation_is_read_as_the_reports_word_for_it():
     assert [(r.original, r.why) for r in reps] == [("GDP", "abbreviation")]
     bare = Lexicon.build(["全县新增就业1.2万人。"], seg)  # no word of the report for it
     assert bare.bridge("县里GDP目标是多少", tok.words, tok.frequency)[0] == "县里GDP目标是多少"
+
+
+def test_names_spelt_in_pinyin_in_an_english_question():
+    tok = KeywordTokenizer()
+    lex = Lexicon.build(
+        ["枫岭港区货物吞吐量达到3200万吨,青溪镇新建公园2个。"],
+        lambda t: tok.words(t) + tok(t),
+        english={"port", "park", "town", "cargo", "many"},
+    )
+    assert lex.pinyin_names("How much cargo did the Fengling port handle?") == ["枫岭"]
+    assert lex.pinyin_names("How many parks in qingxi town?") == ["青溪"]
+    # English words, short tokens and names the report does not have are left alone
+    assert lex.pinyin_names("How many parks in the port town of Baiyun?") == []

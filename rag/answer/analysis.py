@@ -454,6 +454,8 @@ class Analyzer:
         groups: tuple[tuple[str, ...], ...] = ()
         if lang == "en":  # the report's words for its English words, and any Chinese ones
             own = tuple(w for w in topic_words(text, self.tokens) if _CJK.search(w) or w.isdigit())
+            if self.lexicon is not None:  # names spelt in pinyin (the Luting port → 鹭汀)
+                own += tuple(w for w in self.lexicon.pinyin_names(text) if w not in own)
             rendered = self.english_groups(text)
             groups = tuple((w,) for w in own) + tuple(rendered)
             topic = focus = tuple(dict.fromkeys((*own, *(t for alt in rendered for t in alt))))

@@ -47,12 +47,18 @@ def cities_named(question: str, docs: Iterable[Document]) -> list[str]:
     return [city for at, city in sorted(found) if at >= 0]
 
 
+def named_in(a: Analysis) -> str:
+    """Where a question names places: its text, and its topic words (an English question's
+    names spelt in pinyin are read as the report's words: "Songling" → 松陵)."""
+    return " ".join((a.text, *a.topic))
+
+
 def scope_filter(a: Analysis, docs: Iterable[Document]) -> DocFilter | None:
     """The documents a question limits itself to (None: all)."""
     docs = list(docs)
     if len({d.doc_id for d in docs}) < 2:
         return None
-    cities = cities_named(a.text, docs)
+    cities = cities_named(named_in(a), docs)
     years = sorted({m.group(1) for m in _REPORT_YEAR.finditer(a.text)})
     known_years = {d.year for d in docs if d.year}
     years = [y for y in years if y in known_years]

@@ -204,6 +204,20 @@ class Lexicon:
                 best = (ctx, cand)
         return best[1] if best else None
 
+    def pinyin_names(self, text: str) -> list[str]:
+        """The report's words that the Latin words of an English question spell in pinyin
+        ("the Luting port" → 鹭汀, "Mount Emei" → 峨眉): names, which no dictionary renders.
+        A word of four letters or more that is not an English word, as for :meth:`bridge`."""
+        out = []
+        for m in _LATIN_WORD.finditer(text):
+            token = m.group(0).lower()
+            if len(token) < 4 or token in self.english or token in self.abbreviations:
+                continue
+            words = self.by_pinyin.get(token)
+            if words:
+                out.append(words[0])
+        return list(dict.fromkeys(out))
+
     def bridge(
         self, text: str, tokens: Callable[[str], list[str]], frequency: Callable[[str], int]
     ) -> tuple[str, list[Replacement]]:
