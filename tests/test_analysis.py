@@ -297,3 +297,21 @@ def test_a_follow_up_naming_another_time_keeps_the_subject(analyze):
 def test_a_follow_up_of_question_and_time_words_only_asks_about_the_last_subject(analyze):
     a = analyze("以后还打算做什么？", [Turn("养老方面拿过什么荣誉？", "…")])
     assert a.followup_of and "养老" in a.topic and a.constraints.status == "planned"
+
+
+def test_one_sentence_asking_in_two_clauses_asks_two_questions(analyze):
+    a = analyze("去年全县改了多少个老旧小区，装了多少部电梯？")
+    assert a.asks == ("去年全县改了多少个老旧小区", "装了多少部电梯?")
+    # each with its own measure word; the time said once holds for both
+    second = analyze.for_ask(a, a.asks[1])
+    assert second.unit == "部" and second.constraints.relative_year == -1
+    # a clause that asks nothing goes with the one that asks after it
+    assert analyze("我家孩子明年上学，能多出多少学位？").asks == ()
+    assert analyze("养老院和幼儿园分别新建多少所？").asks == ()
+
+
+def test_a_later_clause_speaks_of_what_the_earlier_one_named(analyze):
+    a = analyze("县里的茶产业往哪个方向发展，规模目标有多大？")
+    assert a.answer_type == "description" and len(a.asks) == 2  # a direction is described
+    size = analyze.for_ask(a, a.asks[1])
+    assert size.answer_type == "quantity" and "产业" in size.focus and "目标" in size.focus

@@ -49,6 +49,7 @@ FIGURE_TYPES = frozenset({"rank", "ordinal", "date", "multiple", "money", "perce
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_SPLIT = re.compile(r"[,，;；:：]")
+_ASK_CLAUSE_SPLIT = re.compile(r"(?<=[,，、;；])")
 _SENTENCE_SPLIT = re.compile(r"(?<=[。!！?？])")
 _ASK_START = cue("ask_start")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -195,7 +196,22 @@ def asks_of(text: str) -> tuple[str, ...]:
         if not re.search(r"[?？]\s*$", s):
             break
         tail.insert(0, s)
-    return tuple(tail) if len(tail) >= 2 else ()
+    if len(tail) >= 2:
+        return tuple(tail)
+    if not tail:
+        return ()
+    # one sentence that asks in two clauses, each with its own question word ("改了多少个
+    # 小区，装了多少部电梯？"): a clause that asks nothing goes with the next one that asks
+    parts, pending = [], ""
+    for piece in _ASK_CLAUSE_SPLIT.split(tail[0]):
+        pending += piece
+        if _is_question(piece.rstrip("?？ ")) or re.search(r"[?？]\s*$", piece):
+            parts.append(pending.strip(" ，,、;；"))
+            pending = ""
+    if pending.strip(" ，,、;；?？"):
+        parts[-1:] = [parts[-1] + pending] if parts else []
+    asking = [p for p in parts if _is_question(p.rstrip("?？ "))]
+    return tuple(parts) if len(parts) >= 2 and len(asking) == len(parts) else ()
 
 
 def asking_part(text: str) -> str:
@@ -494,6 +510,11 @@ class Analyzer:
         constraints), keeping the whole question's topic for what it leaves unsaid."""
         kind, yes_no = answer_type(ask)
         focus = topic_words(ask, self.tokens)
+        # a later question of a sentence speaks of what the earlier ones named (a topic
+        # chain: "光伏产业往哪个方向发展，规模目标有多大" asks the size of 光伏产业)
+        for earlier in a.asks[: a.asks.index(ask)] if ask in a.asks else ():
+            if not re.search(r"[?？]\s*$", earlier):
+                focus += tuple(w for w in topic_words(earlier, self.tokens) if w not in focus)
         return replace(
             a,
             ask=ask,
