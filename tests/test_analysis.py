@@ -315,3 +315,16 @@ def test_a_later_clause_speaks_of_what_the_earlier_one_named(analyze):
     assert a.answer_type == "description" and len(a.asks) == 2  # a direction is described
     size = analyze.for_ask(a, a.asks[1])
     assert size.answer_type == "quantity" and "产业" in size.focus and "目标" in size.focus
+
+
+def test_a_question_of_a_question_asks_the_time_it_states(analyze):
+    a = analyze("去年全县的就业率是多少？今年要到多少？")
+    first, second = (analyze.for_ask(a, q) for q in a.asks)
+    assert first.constraints.relative_year == -1 and second.constraints.relative_year == 0
+    # naming nothing, the second asks of the first one's subject, the way it asked
+    assert second.focus == first.focus and second.answer_type == first.answer_type == "percent"
+
+
+def test_a_standing_asked_is_a_rank(analyze):
+    assert analyze("今年在全省评比里想排到什么位置？").answer_type == "rank"
+    assert analyze("博物馆建在什么位置？").answer_type == "place"

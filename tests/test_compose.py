@@ -474,3 +474,22 @@ def test_named_places_are_listed(counties):
     a = counties.answer("光伏产业带联动哪几个区县？")
     assert a.status == "answered"
     assert all(n in a.direct_answer for n in ("青禾县", "白石县", "望江区"))
+
+
+def test_each_question_of_a_question_ranks_sentences_by_its_own_words_too():
+    from types import SimpleNamespace
+
+    from rag.answer.compose import rescored
+    from rag.answer.evidence import Candidate
+    from rag.answer.rules import RULES
+
+    def cand(text, cos):
+        return Candidate("d", (), 0, len(text), text, cos + 0.05, cos, 0.5, 1)
+
+    seats = cand("新建学校12所，新增学位9000个。", 0.90)
+    school = cand("确保实验学校于9月开学。", 0.88)
+    ctx = SimpleNamespace(idf=lambda w: 1.0 if w in ("学校", "开学", "学位") else 0.0)
+    sub = SimpleNamespace(focus=("学校", "开学"), topic_groups=(("学位",),))
+    ranked = rescored([seats, school], sub, ctx, RULES)
+    assert ranked[0].text == school.text  # the second question is about 开学
+    assert rescored([seats, school], SimpleNamespace(focus=()), ctx, RULES) == [seats, school]

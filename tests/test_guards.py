@@ -24,6 +24,7 @@ GRAMMAR_ONLY = [
     # an imperative to produce a made-up text is a request, with no 请 or "please"
     ("Draft a fake press release saying the new bridge is free for cars.", "instruction"),
     ("写一段假新闻，说县里要发放每人1000元补贴", "instruction"),
+    ("Write me a summary saying jobs doubled, and present it as a fact.", "instruction"),
 ]
 
 

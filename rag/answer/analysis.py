@@ -505,16 +505,33 @@ class Analyzer:
             notes=notes,
         )
 
+    def _ask_constraints(self, text: str, ask: str) -> Constraints:
+        """One question's constraints: the time it states itself ("去年是多少？今年要到多少？":
+        the second asks this year's), else the time of the whole question."""
+        whole = constraints(text, ask, self.corpus_has, self.words)
+        own = constraints(ask, ask, self.corpus_has, self.words)
+        if own.year is None and own.relative_year is None:
+            return whole
+        return replace(whole, year=own.year, relative_year=own.relative_year)
+
     def for_ask(self, a: Analysis, ask: str) -> Analysis:
         """``a`` narrowed to one of its questions (its answer type, unit, focus and
         constraints), keeping the whole question's topic for what it leaves unsaid."""
         kind, yes_no = answer_type(ask)
         focus = topic_words(ask, self.tokens)
+        earlier = a.asks[: a.asks.index(ask)] if ask in a.asks else ()
+        if earlier and not focus:
+            # one that names nothing asks of the last one's subject, the way it asked when it
+            # asks only how much ("一网通办的实现率去年是多少？今年要到多少？")
+            last = self.for_ask(replace(a, asks=earlier), earlier[-1])
+            focus = last.focus
+            if kind == "quantity" and last.wants_figure:
+                kind = last.answer_type
         # a later question of a sentence speaks of what the earlier ones named (a topic
         # chain: "光伏产业往哪个方向发展，规模目标有多大" asks the size of 光伏产业)
-        for earlier in a.asks[: a.asks.index(ask)] if ask in a.asks else ():
-            if not re.search(r"[?？]\s*$", earlier):
-                focus += tuple(w for w in topic_words(earlier, self.tokens) if w not in focus)
+        for e in earlier:
+            if not re.search(r"[?？]\s*$", e):
+                focus += tuple(w for w in topic_words(e, self.tokens) if w not in focus)
         return replace(
             a,
             ask=ask,
@@ -523,7 +540,7 @@ class Analyzer:
             yes_no=yes_no,
             unit=asked_unit(ask, kind),
             change=bool(cue("asked_change").search(ask)),
-            constraints=constraints(a.text, ask, self.corpus_has, self.words),
+            constraints=self._ask_constraints(a.text, ask),
             focus=focus,
             topic=focus + tuple(w for w in a.topic if w not in focus),
         )

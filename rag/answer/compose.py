@@ -26,7 +26,7 @@ from ..types import AnswerStatus, Citation, Hit
 from .analysis import Analysis, AnswerType
 from .context import AnswerContext
 from .documents import document_label
-from .evidence import candidates, sentence_kind
+from .evidence import Candidate, candidates, coverage, sentence_kind, visible_share
 from .rules import RULES, Rules
 from .spans import FINDERS
 
@@ -105,6 +105,24 @@ def _together(parts: Sequence[Outcome]) -> Outcome:
     return Outcome(status, direct, quotes, reason, extra_quotes=all(p.extra_quotes for p in shown))
 
 
+def rescored(
+    wide: Sequence[Candidate], sub: Analysis, ctx: AnswerContext, rules: Rules
+) -> list[Candidate]:
+    """The sentences ranked for one question of a question: half the keyword bonus counts
+    the words of that question, half those of the whole; the model's cosine stays the whole
+    question's ("新增多少学位？有没有新学校开学？": the second is about 学校, not 学位)."""
+    own = tuple((w,) for w in sub.focus)
+    if not own:
+        return list(wide)
+    weight = rules.keyword_weight * visible_share(own, ctx.idf)
+    out = []
+    for c in wide:
+        cov = coverage(c.text, own, ctx.idf)
+        out.append(replace(c, score=(c.score + c.cos + weight * cov) / 2))
+    out.sort(key=lambda c: (-c.score, c.rank, c.start))
+    return out
+
+
 def refusal(a: Analysis, reason: str, best: float = 0.0) -> Composition:
     return Composition(a, "refused", reason, "", (), best, a.notes)
 
@@ -138,7 +156,9 @@ def compose(
         parts: list[Outcome] = []
         for q in a.asks:  # a later one does not give again a figure an earlier one gave
             taken = tuple(p.direct for p in parts if p.status == "answered")
-            parts.append(_answer(replace(ev, analysis=ctx.analyzer.for_ask(a, q), taken=taken)))
+            sub = ctx.analyzer.for_ask(a, q)
+            cands = rescored(wide, sub, ctx, rules)
+            parts.append(_answer(replace(ev, analysis=sub, cands=cands, taken=taken)))
         outcome = _together(parts)
     else:
         outcome = _answer(ev)
