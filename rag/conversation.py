@@ -92,6 +92,15 @@ def _swap_topic(
     return previous[:start] + topic + previous[end:]
 
 
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_EN_LEAD = re.compile(r"^(?:(?:for|on|in|about|regarding|with|of|the)\s+)+", re.I)
+_EN_ASKS = re.compile(
+    r"^(?:what|which|who|whom|when|where|why|how|is|are|was|were|do|does|did|will|can|has|have)"
+    r"\b",
+    re.I,
+)
+
+
 def resolve_followup(
     question: str,
     history: Sequence[Turn],
@@ -119,8 +128,13 @@ def resolve_followup(
     if m:
         return _swap_topic(previous, m.group("topic").strip(), words(previous), naming)
     m = _WHAT_ABOUT_EN.match(q)
-    if m:  # no English segmentation here: put the new topic first, keep the old frame
-        return f"{m.group('topic').strip()}: {previous}"
+    if m:
+        topic = _EN_LEAD.sub("", m.group("topic").strip()) or m.group("topic").strip()
+        if not _EN_ASKS.match(topic) and not _EN_WORD.search(previous):
+            # asked before in Chinese ("污染防治有哪些举措？"): the new subject in its frame
+            return _swap_topic(previous, topic, words(previous), naming)
+        # no English segmentation here: the new subject ("for" dropped) first, the old frame
+        return f"{topic}: {previous}"
     if _ELLIPTICAL.match(q) or len(q) <= 6 or names_nothing:
         return f"{previous} {q}"
     return q
