@@ -493,3 +493,16 @@ def test_each_question_of_a_question_ranks_sentences_by_its_own_words_too():
     ranked = rescored([seats, school], sub, ctx, RULES)
     assert ranked[0].text == school.text  # the second question is about 开学
     assert rescored([seats, school], SimpleNamespace(focus=()), ctx, RULES) == [seats, school]
+
+
+def test_a_general_introduction_does_not_stand_for_a_subject_it_does_not_name():
+    from types import SimpleNamespace
+
+    from rag.answer.evidence import Candidate
+    from rag.answer.overview import _about
+
+    lead = Candidate("d", (), 0, 20, "今后五年全县发展的主要目标是:", 0.905, 0.905, 0.0, 1)
+    ev = SimpleNamespace(about_min=0.94, names_topic=lambda text: "医疗" in text)
+    assert not _about(ev, lead)  # 看病 asked: close to any plan, names nothing asked
+    assert _about(ev, dataclasses.replace(lead, text="今后五年医疗卫生的主要目标是:"))
+    assert _about(ev, dataclasses.replace(lead, cos=0.95))  # the model puts it very close

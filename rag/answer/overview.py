@@ -116,7 +116,7 @@ def _introduced(ev: Evidence) -> tuple[Point, str] | None:
     it), of the time asked about: a question its introduction answers asks what it says."""
     c = ev.best
     root = ev.ctx.outlines.get(c.doc_id)
-    if root is None:
+    if root is None or not _about(ev, c):
         return None
     want = wanted_kind(ev)
     for node in reversed(root.path_to(c.start)[1:]):
@@ -127,6 +127,13 @@ def _introduced(ev: Evidence) -> tuple[Point, str] | None:
                 return node, c.doc_id
             return None
     return None
+
+
+def _about(ev: Evidence, c: Candidate) -> bool:
+    """Whether ``c`` speaks for what is asked: it names it in the report's words, or the
+    model puts it very close (``about_min``). A general sentence close to any plan
+    ("今后五年…的主要目标是:") does not stand for a subject the report words otherwise (看病)."""
+    return ev.names_topic(c.text) or c.cos >= ev.about_min
 
 
 def _best_named(
@@ -194,6 +201,7 @@ def _gathered(ev: Evidence) -> list[tuple[str, list[Quote]]]:
         c
         for c in ev.close(margin=ev.rules.gather_margin, limit=12)
         if len(c.text) >= MIN_SUPPORT_CHARS
+        and not c.text.rstrip().endswith((":", "："))  # a lead-in announces, says nothing
         and (not want or fits(sentence_kind(c.text, c.section), want))
     ][: ev.rules.max_items]
     picked.sort(key=lambda c: (c.doc_id, c.start))
