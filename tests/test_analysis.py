@@ -328,3 +328,9 @@ def test_a_question_of_a_question_asks_the_time_it_states(analyze):
 def test_a_standing_asked_is_a_rank(analyze):
     assert analyze("今年在全省评比里想排到什么位置？").answer_type == "rank"
     assert analyze("博物馆建在什么位置？").answer_type == "place"
+
+
+def test_a_closing_request_that_names_nothing_frames_the_question_before_it(analyze):
+    a = analyze("今年县里的主要目标有哪些？大概说说。")
+    assert a.ask.startswith("今年县里的主要目标有哪些") and "目标" in a.focus
+    assert analyze("养老方面说说").ask == "养老方面说说"  # a request naming its subject asks

@@ -506,3 +506,29 @@ def test_a_general_introduction_does_not_stand_for_a_subject_it_does_not_name():
     assert not _about(ev, lead)  # 看病 asked: close to any plan, names nothing asked
     assert _about(ev, dataclasses.replace(lead, text="今后五年医疗卫生的主要目标是:"))
     assert _about(ev, dataclasses.replace(lead, cos=0.95))  # the model puts it very close
+
+
+RUN_ON = """2024年鹭汀县政府工作报告
+
+二、2024年主要目标
+
+今年全县的主要预期目标是：地区生产总值增长6%左右；城镇新增就业5000人以上；粮食产量稳定在30万吨。这些目标，既考虑了发展基础，也体现了争先进位的要求。
+
+一、2023年工作回顾
+
+年初承诺的十件民生实事全部完成。
+"""
+
+
+def test_a_lead_in_running_on_into_its_points_is_answered_with_them(tmp_path_factory):
+    from rag.answer.overview import lead_in
+
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-run-on", RUN_ON, TEST_RULES)
+    ev = evidence_for(pipe, "今年县里的主要预期目标有哪些？")
+    assert not ev.best.text.endswith("：")  # it runs on into its first point
+    out = lead_in(ev)
+    assert out is not None
+    assert "6%左右" in out.direct and "5000人以上" in out.direct and "30万吨" in out.direct
+    assert "这些目标" not in out.direct  # (the sentence after the points is no point)
+    # last year's are asked: this year's lead-in does not announce them
+    assert lead_in(evidence_for(pipe, "去年全县实现了哪些主要预期？")) is None

@@ -222,12 +222,23 @@ def asking_part(text: str) -> str:
         return text
     # the last sentence that asks (a closing "谢谢。" asks nothing)
     asking = [s for s in sentences if _is_question(s)]
+    # a closing request that names nothing ("…有哪些？大概说说。") frames the question before it
+    while len(asking) > 1 and _frame_only(asking[-1]):
+        asking.pop()
     last = asking[-1] if asking else sentences[-1]
     clauses = [c for c in _CLAUSE_SPLIT.split(last) if c.strip()]
     for i, clause in enumerate(clauses):
         if _ASK_START.search(clause) or _is_question(clause):
             return "，".join(c.strip() for c in clauses[i:])
     return last.strip()
+
+
+def _frame_only(sentence: str) -> bool:
+    """Whether a sentence is only words of how a question asks (大概说说, 详细讲讲一下)."""
+    rest = re.sub(r"[\W\d_]+", "", sentence)
+    for w in sorted(question_words(), key=len, reverse=True):
+        rest = rest.replace(w, "")
+    return not re.sub(r"[请再简单详细大概些吧呀啊哦]", "", rest)
 
 
 def _is_question(text: str) -> bool:

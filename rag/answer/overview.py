@@ -228,9 +228,37 @@ def point_labelled(ev: Evidence, c: Candidate) -> Outcome | None:
 def lead_in(ev: Evidence) -> Outcome | None:
     """A question whose best sentence announces what follows ("…的主要目标是:") asks for
     what follows: the points of the section it opens."""
-    if not ev.best.text.rstrip().endswith((":", "：")):
+    if ev.best.text.rstrip().endswith((":", "：")):
+        return point_labelled(ev, ev.best) or overview(ev, gather=False)
+    # a lead-in that runs on into its first point ("…的主要预期目标是：地区生产总值增长6.5%
+    # 左右；…"), among the close sentences, announcing what is asked in the report's words
+    want = wanted_kind(ev)
+    for c in ev.close():
+        head, colon, _ = c.text.partition("：")
+        if want and not fits(sentence_kind(head, c.section), want):
+            continue  # this year's ten projects are not last year's
+        if colon and len(head) >= 4 and ev.names_topic(head, strict=True):
+            return point_labelled(ev, c) or _run_on(ev, c)
+    return None
+
+
+def _run_on(ev: Evidence, c: Candidate) -> Outcome | None:
+    """The points a lead-in sentence announces in its own paragraph: its sentences from it
+    to the first that closes with 。 (the points run on with ；), each shown by its clauses
+    that state figures."""
+    doc = ev.index.documents[c.doc_id]
+    para = next((p for p in doc.paragraphs if p.start <= c.start < p.end), None)
+    if para is None:
         return None
-    return point_labelled(ev, ev.best) or overview(ev, gather=False)
+    items: list[tuple[str, list[Quote]]] = []
+    for s, e in split_sentences(doc.text[c.start : para.end], c.start):
+        cand = candidate_at(ev, c.doc_id, s, e)
+        if cand is not None and len(cand.text.strip()) >= 6:
+            items += [(t, [ev.quote(cand)]) for t in shown(ev, cand)]
+        if doc.text[s:e].rstrip().endswith(("。", "！", "？")):
+            break
+    items = items[: ev.rules.max_items]
+    return _items_answer(ev, items, extra_quotes=False) if len(items) >= 2 else None
 
 
 def section_points(ev: Evidence) -> Outcome | None:
