@@ -532,3 +532,41 @@ def test_a_lead_in_running_on_into_its_points_is_answered_with_them(tmp_path_fac
     assert "这些目标" not in out.direct  # (the sentence after the points is no point)
     # last year's are asked: this year's lead-in does not announce them
     assert lead_in(evidence_for(pipe, "去年全县实现了哪些主要预期？")) is None
+
+
+PROGRESS = """2024年鹭汀县政府工作报告
+
+一、2023年工作回顾
+
+鹭芯晶圆厂主体厂房于2023年9月按期封顶，累计完成投资58亿元。白石开发区创建国家级开发区已通过省级审核，正在报国家审批。
+
+二、2024年重点工作
+
+确保鹭芯晶圆厂2024年四季度通线投产。
+"""
+
+
+@pytest.fixture(scope="module")
+def progress(tmp_path_factory):
+    return fake_pipeline_over(tmp_path_factory, "luting-progress", PROGRESS, TEST_RULES)
+
+
+def test_a_status_answer_says_how_far_the_work_has_got(progress):
+    from rag.answer.typed import status_answer
+
+    ev = evidence_for(progress, "白石开发区升格国家级开发区批下来了吗？", only="已通过省级审核")
+    out = status_answer(ev)
+    assert out is not None and "已通过省级审核" in out.direct and "正在报国家审批" in out.direct
+
+
+def test_a_status_answer_gives_the_asked_step_when_an_earlier_one_is_done(progress):
+    from rag.answer.typed import status_answer
+
+    ev = evidence_for(progress, "鹭芯晶圆厂投产了没有？")
+    # the model ranks the done step first, the asked one close behind
+    done = next(c for c in ev.wide if "封顶" in c.text)
+    plan = next(c for c in ev.wide if "投产" in c.text)
+    ranked = [dataclasses.replace(done, score=1.0), dataclasses.replace(plan, score=0.99)]
+    out = status_answer(dataclasses.replace(ev, cands=ranked))
+    assert out is not None and out.direct.startswith("还没有")
+    assert "封顶" in out.direct and "四季度通线投产" in out.direct and len(out.quotes) == 2

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..chunking import clause_text
+from ..chunking import clause_text, split_clauses
+from .cues import cue
 from .evidence import Candidate, sentence_kind
 from .leads import figure_lead_en, partial_lead, yes_no_lead
 from .spans import FINDERS, clause_of, is_change, related
@@ -158,8 +159,51 @@ def status_answer(ev: Evidence) -> Outcome | None:
     if unrelated(ev, c):
         return Outcome("refused", "", (), "not_in_report")
     clause = ev.best_clause(c)
-    lead = yes_no_lead(ev.analysis, clause, sentence_kind(clause, c.section))
-    return Outcome("answered", lead, (ev.quote(c),))
+    kind = sentence_kind(clause, c.section)
+    lead = yes_no_lead(ev.analysis, clause, kind)
+    quotes = [ev.quote(c)]
+    for other, text in _status_companions(ev, c, clause):
+        if ev.analysis.english:
+            lead += f"; also: “{text}”"
+        elif sentence_kind(text, other.section) == "target" and kind != "target":
+            # what is asked is still a plan, though a step before it is done (封顶, 投产 asked)
+            if ev.analysis.constraints.status == "done" and not lead.startswith(("还没有", "不是")):
+                lead = f"还没有，{lead}"
+            lead += f"；目标/计划：{text}"
+        else:
+            lead += f"；{text}"
+        if ev.quote(other) not in quotes:
+            quotes.append(ev.quote(other))
+    return Outcome("answered", lead, tuple(quotes))
+
+
+_PROGRESS = cue("status_progress")
+
+
+def _status_companions(ev: Evidence, c: Candidate, chosen: str) -> list[tuple[Candidate, str]]:
+    """What else a done-or-planned answer needs: the clause right after the chosen one when
+    it says how far the work has got ("已通过省级审核，正在报国家审批"); and the clause of
+    another close sentence that names what is asked where the chosen one does not (封顶 is
+    said, 投产 asked: "…四季度通线投产")."""
+    out: list[tuple[Candidate, str]] = []
+    clauses = [clause_text(c.text[s:e]) for s, e in split_clauses(c.text)]
+    if chosen in clauses:
+        i = clauses.index(chosen)
+        if i + 1 < len(clauses) and _PROGRESS.search(clauses[i + 1]):
+            out.append((c, clauses[i + 1]))
+    focus = ev.naming_words
+    said = " ".join([chosen, *(t for _, t in out)])
+    missing = [w for w in focus if w not in said]
+    if not missing:
+        return out
+    for other in ev.close(limit=6):
+        if other is c or other.text == c.text:
+            continue
+        text = ev.best_clause(other, lambda t: any(w in t for w in missing))
+        if any(w in text for w in missing) and text not in said:
+            out.append((other, text))
+            break
+    return out
 
 
 def description(ev: Evidence) -> Outcome | None:
