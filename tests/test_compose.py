@@ -570,3 +570,13 @@ def test_a_status_answer_gives_the_asked_step_when_an_earlier_one_is_done(progre
     out = status_answer(dataclasses.replace(ev, cands=ranked))
     assert out is not None and out.direct.startswith("还没有")
     assert "封顶" in out.direct and "四季度通线投产" in out.direct and len(out.quotes) == 2
+
+
+def test_which_places_asked_where_none_is_named_is_a_partial_answer(tmp_path_factory):
+    from rag.answer.lists import places_not_named
+
+    text = "2024年鹭汀市政府工作报告\n\n一、卫生健康\n\n完善分级诊疗体系,力争县县都有三级医院。\n"
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-hospitals", text, TEST_RULES)
+    out = places_not_named(evidence_for(pipe, "三级医院先在哪几个县建？"))
+    assert out is not None and out.status == "partial" and "三级医院" in out.direct
+    assert places_not_named(evidence_for(pipe, "三级医院有哪些科室？")) is None  # not places

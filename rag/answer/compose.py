@@ -33,7 +33,7 @@ from .spans import FINDERS
 if TYPE_CHECKING:
     from ..index import Index
 
-from .lists import complete_list, count_instead, unless_places
+from .lists import complete_list, count_instead, places_not_named, unless_places
 from .overview import lead_in, overview, section_points
 from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote
 from .typed import description, status_answer, typed_span
@@ -62,6 +62,7 @@ STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] =
         unless_places(section_points),
         count_instead,
         unless_places(overview),
+        places_not_named,
         description,
     ),
     "status": (status_answer,),

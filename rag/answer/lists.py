@@ -182,3 +182,16 @@ def count_instead(ev: Evidence) -> Outcome | None:
             lead = partial_lead(ev.analysis, clause, None)
             return Outcome("partial", lead, (ev.quote(c),), "detail_missing")
     return None
+
+
+def places_not_named(ev: Evidence) -> Outcome | None:
+    """Which places asked (哪几个县), and the report speaks of the subject without naming any
+    ("力争县县都有三级医院"): partial, the sentence it gives cited."""
+    head = category_head(ev)
+    if not head or not is_place_kind(head):
+        return None
+    c = ev.best
+    if not ev.names_topic(c.text):
+        return None
+    lead = partial_lead(ev.analysis, ev.best_clause(c), None)
+    return Outcome("partial", lead, (ev.quote(c),), "detail_missing")
