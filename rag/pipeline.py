@@ -14,8 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .answer import RULES, Analysis, AnswerContext, Composition, Rules, compose, render
-from .answer.compose import merge
-from .answer.documents import cities_named, comparison, named_in, scope_filter
+from .answer.compose import merge, refusal
+from .answer.documents import (
+    cities_named,
+    comparison,
+    named_in,
+    report_not_held,
+    scope_filter,
+)
 from .config import Settings
 from .conversation import Turn
 from .llm import llm_answer
@@ -177,9 +183,15 @@ class Pipeline:
                 focus=other(analysis.focus),
                 groups=tuple(g for g in map(other, analysis.groups) if g),
             )
+        elsewhere = report_not_held(analysis, docs)
+        if elsewhere:  # another place's report asked for: none of these answers for it
+            analysis = replace(analysis, notes=(*analysis.notes, f"no report of {elsewhere}"))
         items = comparison(analysis, docs)
         result = retriever.search(analysis.text, top_k=k, mode=mode, where=where)
         tc = time.perf_counter()
+        if elsewhere:
+            comp = refusal(analysis, "not_in_report")
+            return Stages(analysis, result, comp, retriever.index, tc)
         if not items:
             comp = compose(
                 analysis, result.hits, context, query_vector=result.query_vector, rules=self.rules

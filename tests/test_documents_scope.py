@@ -5,7 +5,13 @@ import pytest
 from conftest import FAKE_RULES, FakeEmbedder
 
 from rag.answer.analysis import Analyzer
-from rag.answer.documents import cities_named, comparison, document_label, scope_filter
+from rag.answer.documents import (
+    cities_named,
+    comparison,
+    document_label,
+    report_not_held,
+    scope_filter,
+)
 from rag.answer.normalize import Lexicon
 from rag.config import Settings
 from rag.index import build_index
@@ -76,6 +82,15 @@ def test_a_city_spelt_in_pinyin_in_an_english_question_limits_the_documents():
     docs = [_doc("a", "石砚县", "2024"), _doc("b", "鹿溪县", "2024")]
     f = scope_filter(analyze("How many new jobs did Luxi create?"), docs)
     assert f is not None and f.cities == ("鹿溪县",)
+
+
+def test_a_report_of_a_place_the_collection_does_not_hold(analyze):
+    docs = [_doc("a", "石砚县", "2024"), _doc("b", "鹿溪县", "2024")]
+    assert report_not_held(analyze("白沙县今年的政府工作报告说了什么？"), docs) == "白沙县"
+    assert report_not_held(analyze("鹿溪县的政府工作报告说了什么？"), docs) is None
+    assert report_not_held(analyze("请问今年的政府工作报告里就业目标是多少？"), docs) is None
+    unknown = [_doc("a", "", "2024")]  # a document that does not say its place: cannot tell
+    assert report_not_held(analyze("白沙县今年的政府工作报告说了什么？"), unknown) is None
 
 
 def test_comparisons(analyze):

@@ -19,6 +19,10 @@ from .analysis import Analysis
 
 _REPORT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?:的|度)?(?:政府工作)?报告")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# "眉山今年的政府工作报告", "成都市2023年工作报告": a report asked for by its place
+_REPORT_OF = re.compile(
+    r"([\u4e00-\u9fff]{2,6}?)(?:今年|去年|明年|(?:19|20)\d{2}\s*年)?(?:的)?(?:政府)?工作报告"
+)
 _COMPARE = re.compile(r"和|与|跟|及|、|对比|相比|比较|分别|各自|\bvs\.?\b|\band\b|\bcompare", re.I)
 
 
@@ -86,3 +90,24 @@ def document_label(doc: Document) -> str:
     when the title does not say it)."""
     title = doc.title or doc.doc_id
     return title if not doc.year or doc.year in title else f"{title}（{doc.year}）"
+
+
+def report_not_held(a: Analysis, docs: Iterable[Document]) -> str | None:
+    """The place whose report the question asks for ("眉山今年的政府工作报告说了什么？") when
+    the collection holds no report of it (every document knowing its city), else ``None``:
+    a report of one place does not answer for another's."""
+    import jieba.posseg
+
+    docs = list(docs)
+    if not docs or any(not d.city for d in docs):
+        return None
+    held = _cities(docs)
+    for m in _REPORT_OF.finditer(a.text):
+        place = m.group(1)
+        key = place_key(place)
+        if any(key == k or key in k or k in key for k in held):
+            return None
+        tags = [p.flag for p in jieba.posseg.lcut(place)]
+        if tags == ["ns"] or re.search(r"[市县区州]$", place):
+            return place
+    return None
