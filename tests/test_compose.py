@@ -580,3 +580,37 @@ def test_which_places_asked_where_none_is_named_is_a_partial_answer(tmp_path_fac
     out = places_not_named(evidence_for(pipe, "三级医院先在哪几个县建？"))
     assert out is not None and out.status == "partial" and "三级医院" in out.direct
     assert places_not_named(evidence_for(pipe, "三级医院有哪些科室？")) is None  # not places
+
+
+PARTS = """2024年鹭汀县政府工作报告
+
+各位代表：现在，我代表县人民政府向大会报告工作。
+
+一、2023年工作回顾
+
+经济运行稳中向好。全县地区生产总值增长6.1%。
+
+民生保障有力。新增城镇就业4200人。
+
+二、2024年主要目标
+
+地区生产总值增长6%左右。城镇新增就业4500人以上。
+
+三、加强政府自身建设
+
+坚持依法行政。严格落实重大行政决策程序。
+
+坚持过紧日子。一般性支出压减5%。
+"""
+
+
+def test_a_part_named_by_its_place_in_the_report(tmp_path_factory):
+    from rag.answer.overview import named_part
+
+    pipe = fake_pipeline_over(tmp_path_factory, "luting-parts", PARTS, TEST_RULES)
+    last = named_part(evidence_for(pipe, "报告最后一部分主要讲了哪几方面？"))
+    assert last is not None and "坚持依法行政" in last.direct and "压减5%" in last.direct
+    second = named_part(evidence_for(pipe, "报告第二部分讲了什么？"))  # numbered 二、
+    assert second is not None and "6%左右" in second.direct and "4200人" not in second.direct
+    assert named_part(evidence_for(pipe, "第五部分讲了什么？")) is None  # there is none
+    assert named_part(evidence_for(pipe, "政府自身建设讲了什么？")) is None  # no place named

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..index import Index
 
 from .lists import complete_list, count_instead, places_not_named, unless_places
-from .overview import lead_in, overview, section_points
+from .overview import lead_in, named_part, overview, section_points
 from .strategy import MIN_SUPPORT_CHARS, Evidence, Outcome, Quote
 from .typed import description, status_answer, typed_span
 
@@ -55,8 +55,9 @@ class Composition:
 
 
 STRATEGIES: dict[AnswerType, tuple[Callable[[Evidence], Outcome | None], ...]] = {
-    "overview": (lead_in, overview, complete_list, description),
+    "overview": (named_part, lead_in, overview, complete_list, description),
     "list": (
+        named_part,
         lead_in,
         complete_list,
         unless_places(section_points),

@@ -3,9 +3,11 @@ no section is named, the best sentences on the topic."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..chunking import clause_text, split_clauses, split_sentences
+from ..structure import DEFAULT_OPENING_LABEL
 from .evidence import coverage, sentence_kind
 from .figures import figures
 from .leads import items_lead
@@ -108,6 +110,61 @@ def _node_for(ev: Evidence) -> tuple[Point, str] | None:
         everywhere = [(n, d) for d in docs if (root := ev.ctx.outlines.get(d)) for n in root.walk()]
         found = _best_named(ev, everywhere, seen)
     return found
+
+
+_POSITION = re.compile(
+    r"(第[一二三四五六七八九十\d]{1,2}|最后一?|最末一?)(?:个)?(?:部分|章|大部分|板块)"
+)
+_NUMERAL = {ch: i for i, ch in enumerate("一二三四五六七八九十", start=1)}
+
+
+def _numeral(text: str) -> int:
+    """一 → 1, 十二 → 12, 3 → 3 (0 when it is none)."""
+    if text.isdigit():
+        return int(text)
+    if len(text) == 2 and text[0] == "十":
+        return 10 + _NUMERAL.get(text[1], 0)
+    if len(text) == 2 and text[1] == "十":
+        return 10 * _NUMERAL.get(text[0], 0)
+    return _NUMERAL.get(text, 0) if len(text) == 1 else 0
+
+
+_PART_NUMBER = re.compile(
+    r"^(?:第([一二三四五六七八九十\d]{1,2})部分|([一二三四五六七八九十]{1,2})、)"
+)
+
+
+def _node_by_position(ev: Evidence) -> tuple[Point, str] | None:
+    """The part a question names by its place in the report ("最后一部分", "第三部分"): the
+    top-level heading numbered so (一、 / 第三部分), else the one at that place in order (the
+    opening before the first heading, which the report does not title, not counted)."""
+    m = _POSITION.search(ev.analysis.text)
+    doc_id = ev.best.doc_id
+    root = ev.ctx.outlines.get(doc_id) if m else None
+    if m is None or root is None:
+        return None
+    parts = [n for n in root.children if n.is_heading and n.label != DEFAULT_OPENING_LABEL]
+    numbered = {}
+    for n in parts:
+        label = _PART_NUMBER.match(n.label.strip())
+        if label:
+            numbered[_numeral(label.group(1) or label.group(2))] = n
+    word = m.group(1)
+    if word.startswith("最"):
+        node = parts[-1] if parts else None
+    else:
+        k = _numeral(word[1:])
+        node = numbered.get(k) or (parts[k - 1] if not numbered and 1 <= k <= len(parts) else None)
+    return (node, doc_id) if node is not None else None
+
+
+def named_part(ev: Evidence) -> Outcome | None:
+    """A question about a part named by its place ("报告最后一部分讲了哪几方面"): its points."""
+    found = _node_by_position(ev)
+    if found is None:
+        return None
+    items = _point_items(ev, *found)
+    return _items_answer(ev, items, extra_quotes=False) if len(items) >= 2 else None
 
 
 def _introduced(ev: Evidence) -> tuple[Point, str] | None:
