@@ -15,7 +15,7 @@ from importlib import resources
 
 import numpy as np
 
-from .types import Chunk, Document
+from .types import Chunk, Document, place_key
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,6 @@ STOPWORDS = frozenset(
         "请问",
         "关于",
         "报告",
-        "乐山",
         "市",
         "政府",
         "提到",
@@ -77,6 +76,16 @@ STOPWORDS = frozenset(
         "里",
     ]
 )
+
+
+def place_words(docs: Iterable[Document]) -> set[str]:
+    """The places the documents are about, as written and without their suffix (乐山市,
+    乐山): stop words of the keyword channel, as 市 and 政府 are."""
+    out = set()
+    for d in docs:
+        if d.city:
+            out |= {d.city, place_key(d.city)}
+    return {w for w in out if len(w) >= 2}
 
 
 def coined_terms(docs: Iterable[Document]) -> set[str]:
@@ -92,8 +101,10 @@ def coined_terms(docs: Iterable[Document]) -> set[str]:
 class KeywordTokenizer:
     """jieba (search mode) with the coined terms, minus punctuation and stopwords."""
 
-    def __init__(self, terms: Iterable[str] = ()) -> None:
+    def __init__(self, terms: Iterable[str] = (), *, stop: Iterable[str] = ()) -> None:
         self._terms = sorted(set(terms))
+        # and the places the documents are about: nearly every passage names its own city
+        self._stop = STOPWORDS | frozenset(w.lower() for w in stop)
         self._jieba = None
 
     def _tokenizer(self):  # type: ignore[no-untyped-def]
@@ -119,7 +130,7 @@ class KeywordTokenizer:
 
     def __call__(self, text: str) -> list[str]:
         tokens = self._tokenizer().lcut_for_search(text.lower())
-        return [t for t in tokens if _WORD.search(t) and t not in STOPWORDS]
+        return [t for t in tokens if _WORD.search(t) and t not in self._stop]
 
 
 class KeywordIndex:

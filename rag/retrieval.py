@@ -19,7 +19,7 @@ import numpy as np
 
 from .chunking import sentence_key, split_sentences
 from .crosslingual import Glossary
-from .keyword import KeywordIndex, KeywordTokenizer, coined_terms
+from .keyword import KeywordIndex, KeywordTokenizer, coined_terms, place_words
 from .questions import is_english
 from .types import Chunk, DocFilter, Hit, SearchResult
 
@@ -103,7 +103,8 @@ class Retriever:
         """Build the keyword channel (jieba + BM25) and, for English questions, the
         glossary of the report's words (CC-CEDICT); cheap, but not free."""
         if self.keyword is None:
-            tokenizer = KeywordTokenizer(coined_terms(self.index.documents.values()))
+            docs = self.index.documents.values()
+            tokenizer = KeywordTokenizer(coined_terms(docs), stop=place_words(docs))
             self.keyword = KeywordIndex(tokenizer).build(self.index.chunks)
         if self.glossary is None:
             corpus = "\n".join(d.text for d in self.index.documents.values())

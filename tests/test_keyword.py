@@ -35,3 +35,14 @@ def test_a_word_no_chunk_holds_weighs_nothing(index):
     assert index.idf("地铁") == 0.0
     assert index.idf("集群产业") == 0.0  # the characters, not in that order
     assert index.idf("群") == 0.0  # one character is no phrase
+
+
+def test_the_documents_own_places_are_stop_words_of_the_keyword_channel():
+    from rag.keyword import KeywordTokenizer, place_words
+    from rag.types import Document
+
+    docs = [Document("a", "报告", "x", "0", "a", metadata={"city": "青禾县"})]
+    assert place_words(docs) == {"青禾县", "青禾"}
+    tok = KeywordTokenizer(stop=place_words(docs))
+    assert "青禾" not in tok("青禾的就业目标") and "就业" in tok("青禾的就业目标")
+    assert "青禾" in KeywordTokenizer()("青禾的就业目标")  # another collection's word

@@ -156,7 +156,7 @@ def close_all() -> None:
     _clients.clear()
 
 
-def analyzer_params(terms: Iterable[str]) -> dict[str, Any]:
+def analyzer_params(terms: Iterable[str], stop: Iterable[str] = ()) -> dict[str, Any]:
     """jieba in search mode with the documents' coined terms, lower case, and rag.keyword's
     stop words and punctuation filtered out: the tokens :class:`rag.keyword.KeywordTokenizer`
     makes. ``removepunct`` is for servers (milvus-lite ignores filters it does not know)."""
@@ -171,7 +171,7 @@ def analyzer_params(terms: Iterable[str]) -> dict[str, Any]:
         "filter": [
             "lowercase",
             "removepunct",
-            {"type": "stop", "stop_words": sorted(STOPWORDS | punct)},
+            {"type": "stop", "stop_words": sorted(STOPWORDS | punct | set(stop))},
         ],
     }
 
@@ -196,7 +196,13 @@ def expression(where: DocFilter | None) -> str:
 
 
 def create_collection(
-    client: MilvusClient, name: str, *, dim: int, terms: Iterable[str], hnsw: dict[str, int] | None
+    client: MilvusClient,
+    name: str,
+    *,
+    dim: int,
+    terms: Iterable[str],
+    hnsw: dict[str, int] | None,
+    stop: Iterable[str] = (),
 ) -> None:
     """An empty chunk collection (see the module docstring); ``hnsw`` None: exact search."""
     from pymilvus import DataType, Function, FunctionType
@@ -220,7 +226,7 @@ def create_collection(
         DataType.VARCHAR,
         max_length=MAX_TEXT,
         enable_analyzer=True,
-        analyzer_params=analyzer_params(terms),
+        analyzer_params=analyzer_params(terms, stop),
     )
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)

@@ -45,7 +45,7 @@ from ..index import (
     _write_jsonl,
     index_kind,
 )
-from ..keyword import coined_terms
+from ..keyword import coined_terms, place_words
 from . import milvus as mv
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,9 @@ def build(
     name = mv.collection_name(settings.milvus_collection_prefix, f"{stamp}_{uuid.uuid4().hex[:6]}")
     hnsw = _hnsw(len(chunks), settings)
     terms = coined_terms(docs)
-    mv.create_collection(client, name, dim=embedder.dim, terms=terms, hnsw=hnsw)
+    mv.create_collection(
+        client, name, dim=embedder.dim, terms=terms, hnsw=hnsw, stop=place_words(docs)
+    )
     try:
         mv.insert(
             client,
