@@ -161,19 +161,18 @@ def frame_modifiers() -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
+@lru_cache(maxsize=1)
+def _frame_modifier_pattern() -> re.Pattern[str]:
+    """A modifier of frame_modifiers.txt right before a word of question_words.txt."""
+    frame = sorted((w for w in question_words() if len(w) >= 2), key=len, reverse=True)
+    mods = "|".join(map(re.escape, frame_modifiers()))
+    return re.compile(f"(?:{mods})(?=(?:{'|'.join(map(re.escape, frame))}))")
+
+
 def drop_frame_modifiers(ask: str) -> str:
     """``ask`` without the modifiers of its frame: 主要 of 有哪些主要打算 (a word of
     question_words.txt follows it), not 主要 of 主要目标."""
-    qw = question_words()
-    out, i = [], 0
-    while i < len(ask):
-        m = next((m for m in frame_modifiers() if ask.startswith(m, i)), None)
-        if m and any(ask.startswith(w, i + len(m)) for w in qw if len(w) >= 2):
-            i += len(m)
-            continue
-        out.append(ask[i])
-        i += 1
-    return "".join(out)
+    return _frame_modifier_pattern().sub("", ask)
 
 
 def language(text: str) -> Lang:

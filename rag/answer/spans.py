@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..chunking import split_clauses
 from .analysis import Analysis, AnswerType
@@ -128,22 +129,29 @@ def name_spans(sentence: str, a: Analysis) -> list[Span]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words and part-of-speech tags of ``text``, remembered: the report's sentences
+    come back question after question, and tagging is the slow part of reading them."""
+    import jieba.posseg
+
+    return tuple((p.word, p.flag) for p in jieba.posseg.lcut(text))
+
+
 def _proper_names(sentence: str) -> list[Span]:
     """Words that end in what they name (百强县, 研究院, 节), with the words right before
     them that can be part of a name (nouns, adjectives, numerals: 五通桥 + 基地, 第十一届 +
     中国 + 曲艺 + 节), stopping at a verb, a preposition or punctuation. ``name`` when a proper
     noun (jieba's part-of-speech tags ns, nr, nz, nt, j) is part of it, else ``term``."""
-    import jieba.posseg
-
     out: list[Span] = []
     words: list[tuple[int, str, str]] = []  # start, word, flag
     at = 0
-    for p in jieba.posseg.lcut(sentence):
-        i = sentence.find(p.word, at)
+    for word, flag in pos_tags(sentence):
+        i = sentence.find(word, at)
         if i < 0:
             continue
-        at = i + len(p.word)
-        words.append((i, p.word, p.flag))
+        at = i + len(word)
+        words.append((i, word, flag))
     for k, (i, word, _flag) in enumerate(words):
         if not _NAME_END.search(word):
             continue
@@ -191,13 +199,11 @@ def names_ending(sentence: str, head: str) -> list[str]:
     (and 、) that holds the head, what follows the verb that opens it ("获评|全国…优秀城市",
     "成功创建|国家卫生城市") or, with no such verb, what follows a leading preposition
     ("以|五通桥基地为核心"); jieba's part-of-speech tags tell verbs and prepositions."""
-    import jieba.posseg
-
     out = []
     for piece in re.split(r"[，,；;：:、。！？“”()（）]", sentence):
         if head not in piece:
             continue
-        words = [(p.word, p.flag) for p in jieba.posseg.lcut(piece)]
+        words = list(pos_tags(piece))
         for h, (w, _) in enumerate(words):
             if not w.endswith(head):
                 continue
