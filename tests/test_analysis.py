@@ -96,13 +96,6 @@ def test_language():
     assert language("<b>森林覆盖率</b>") == "zh"
 
 
-def test_the_part_that_asks_in_a_long_question():
-    q = "我家住在老城区，楼房很旧了，邻居们都盼着改造。政府这几年打算改造多少个老旧小区？谢谢。"
-    assert asking_part(q) == "政府这几年打算改造多少个老旧小区？"
-    q2 = "我是做茶叶的，价格上不去，想问问茶叶有没有规划，放在哪个基地？"
-    assert asking_part(q2).startswith("想问问茶叶")
-
-
 def test_constraints(analyze):
     c = analyze("2023年全县新增就业多少人").constraints
     assert c.year == 2023
