@@ -61,12 +61,7 @@ def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list
     doc = ev.index.documents[doc_id]
     out: list[tuple[str, list[Quote]]] = []
     if not node.children:
-        for s, e in split_sentences(doc.text[node.end : node.body_end], node.end):
-            c = candidate_at(ev, doc_id, s, e)
-            if c is None or len(c.text.strip()) < 6:
-                continue
-            out += [(t, [ev.quote(c)]) for t in shown(ev, c)]
-        return out[: ev.rules.max_items]
+        return _sentence_points(ev, doc_id, node.end, node.body_end)
     first = node.children[0]
     intro = _key_clauses(ev, doc_id, node.end, first.start, 1) if first.start > node.end else []
     for t, q in intro:  # what the point says before its first sub-point (not a lead-in)
@@ -79,6 +74,23 @@ def _point_items(ev: Evidence, node: Point, doc_id: str) -> list[tuple[str, list
         text = f"{label}（{'；'.join(said)}）" if said else label
         out.append((text, [q for _, q in keys] or [(doc_id, p.start, p.end, ())]))
     return out
+
+
+def _sentence_points(
+    ev: Evidence, doc_id: str, start: int, end: int, *, to_full_stop: bool = False
+) -> list[tuple[str, list[Quote]]]:
+    """The sentences of ``[start, end)`` as points, each shown by its clauses that state
+    figures, with the sentence to cite; ``to_full_stop``: up to the first that closes with
+    。 (points that run on with ；)."""
+    doc = ev.index.documents[doc_id]
+    out: list[tuple[str, list[Quote]]] = []
+    for s, e in split_sentences(doc.text[start:end], start):
+        c = candidate_at(ev, doc_id, s, e)
+        if c is not None and len(c.text.strip()) >= 6:
+            out += [(t, [ev.quote(c)]) for t in shown(ev, c)]
+        if to_full_stop and doc.text[s:e].rstrip().endswith(("。", "！", "？")):
+            break
+    return out[: ev.rules.max_items]
 
 
 def _node_kind(ev: Evidence, node: Point, doc_id: str) -> str:
@@ -292,9 +304,11 @@ def lead_in(ev: Evidence) -> Outcome | None:
     want = wanted_kind(ev)
     for c in ev.close():
         head, colon, _ = c.text.partition("：")
+        if not colon or len(head) < 4:
+            continue
         if want and not fits(sentence_kind(head, c.section), want):
             continue  # this year's ten projects are not last year's
-        if colon and len(head) >= 4 and ev.names_topic(head, strict=True):
+        if ev.names_topic(head, strict=True):
             return point_labelled(ev, c) or _run_on(ev, c)
     return None
 
@@ -307,14 +321,7 @@ def _run_on(ev: Evidence, c: Candidate) -> Outcome | None:
     para = next((p for p in doc.paragraphs if p.start <= c.start < p.end), None)
     if para is None:
         return None
-    items: list[tuple[str, list[Quote]]] = []
-    for s, e in split_sentences(doc.text[c.start : para.end], c.start):
-        cand = candidate_at(ev, c.doc_id, s, e)
-        if cand is not None and len(cand.text.strip()) >= 6:
-            items += [(t, [ev.quote(cand)]) for t in shown(ev, cand)]
-        if doc.text[s:e].rstrip().endswith(("。", "！", "？")):
-            break
-    items = items[: ev.rules.max_items]
+    items = _sentence_points(ev, c.doc_id, c.start, para.end, to_full_stop=True)
     return _items_answer(ev, items, extra_quotes=False) if len(items) >= 2 else None
 
 
