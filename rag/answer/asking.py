@@ -22,19 +22,20 @@ def answer_type_cues() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((kind, re.compile(pattern, re.I)) for kind, pattern in tsv("answer_types.tsv"))
 
 
+def _word_list(name: str) -> list[str]:
+    """The words of ``resources/<name>`` (several a line; ``#`` lines are comments)."""
+    text = resources.files("rag").joinpath(f"resources/{name}").read_text("utf-8")
+    return [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+
+
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:
-    text = resources.files("rag").joinpath("resources/question_words.txt").read_text("utf-8")
-    return frozenset(
-        w for line in text.splitlines() if not line.startswith("#") for w in line.split()
-    )
+    return frozenset(_word_list("question_words.txt"))
 
 
 @lru_cache(maxsize=1)
 def frame_modifiers() -> tuple[str, ...]:
-    text = resources.files("rag").joinpath("resources/frame_modifiers.txt").read_text("utf-8")
-    words = (w for line in text.splitlines() if not line.startswith("#") for w in line.split())
-    return tuple(sorted(words, key=len, reverse=True))
+    return tuple(sorted(_word_list("frame_modifiers.txt"), key=len, reverse=True))
 
 
 @lru_cache(maxsize=1)
