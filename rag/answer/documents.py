@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..types import DocFilter, Document, place_key
 from .analysis import Analysis
+from .spans import pos_tags
 
 _REPORT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?:的|度)?(?:政府工作)?报告")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -96,8 +97,6 @@ def report_not_held(a: Analysis, docs: Iterable[Document]) -> str | None:
     """The place whose report the question asks for ("眉山今年的政府工作报告说了什么？") when
     the collection holds no report of it (every document knowing its city), else ``None``:
     a report of one place does not answer for another's."""
-    import jieba.posseg
-
     docs = list(docs)
     if not docs or any(not d.city for d in docs):
         return None
@@ -107,7 +106,7 @@ def report_not_held(a: Analysis, docs: Iterable[Document]) -> str | None:
         key = place_key(place)
         if any(key == k or key in k or k in key for k in held):
             return None
-        tags = [p.flag for p in jieba.posseg.lcut(place)]
+        tags = [flag for _, flag in pos_tags(place)]
         if tags == ["ns"] or re.search(r"[市县区州]$", place):
             return place
     return None

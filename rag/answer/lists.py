@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..chunking import clause_text
 from .evidence import sentence_kind
 from .leads import items_lead, partial_lead
-from .spans import clause_of, item_spans, names_ending, related
+from .spans import clause_of, item_spans, names_ending, pos_tags, related
 
 if TYPE_CHECKING:
     pass
@@ -34,8 +34,6 @@ def category_head(ev: Evidence) -> str | None:
     phrase right after 哪些 / 哪几个 / 哪个 ("哪几个产业基地" → 基地, "哪个服务中心获得了…" →
     服务中心, "哪些全国性的城市称号" → 城市 when the report never says 称号), if the report
     uses it; jieba's part-of-speech tags end the phrase at its first verb or preposition."""
-    import jieba.posseg
-
     ask = ev.analysis.ask.strip()
     m = _CATEGORY.search(ask)
     phrase = m.group(1) if m else ""
@@ -45,12 +43,12 @@ def category_head(ev: Evidence) -> str | None:
             return None
         phrase = before.group(1)
     nouns: list[str] = []
-    for p in jieba.posseg.lcut(phrase):
-        if p.word == "的":
+    for word, flag in pos_tags(phrase):
+        if word == "的":
             continue
-        if p.flag in ("v", "p", "c", "d", "r", "x", "y", "u", "ul", "uj", "ud"):
+        if flag in ("v", "p", "c", "d", "r", "x", "y", "u", "ul", "uj", "ud"):
             break  # the phrase ends at its first verb or preposition
-        nouns.append(p.word)
+        nouns.append(word)
     for w in reversed(nouns):
         if len(w) == 1 and w in "县区市镇乡村":
             return w  # a kind of place, whatever the keyword channel makes of one character
@@ -166,9 +164,7 @@ def is_place_kind(head: str) -> bool:
 
 
 def _has_proper(name: str) -> bool:
-    import jieba.posseg
-
-    return any(p.flag in ("ns", "nr", "nz", "nt", "nrt") for p in jieba.posseg.lcut(name))
+    return any(flag in ("ns", "nr", "nz", "nt", "nrt") for _, flag in pos_tags(name))
 
 
 def count_instead(ev: Evidence) -> Outcome | None:

@@ -211,12 +211,18 @@ class Lexicon:
         out = []
         for m in _LATIN_WORD.finditer(text):
             token = m.group(0).lower()
-            if len(token) < 4 or token in self.english or token in self.abbreviations:
-                continue
-            words = self.by_pinyin.get(token)
-            if words:
-                out.append(words[0])
+            word = None if token in self.abbreviations else self._pinyin_word(token)
+            if word:
+                out.append(word)
         return list(dict.fromkeys(out))
+
+    def _pinyin_word(self, token: str) -> str | None:
+        """The report's word a lower-case Latin token spells in pinyin: four letters or more,
+        not an English word."""
+        if len(token) < 4 or token in self.english:
+            return None
+        words = self.by_pinyin.get(token)
+        return words[0] if words else None
 
     def bridge(
         self, text: str, tokens: Callable[[str], list[str]], frequency: Callable[[str], int]
@@ -236,12 +242,10 @@ class Lexicon:
                 out.append(Replacement(m.group(0), word, "abbreviation"))
                 text = text[: m.start()] + word + text[m.end() :]
                 continue
-            if len(token) < 4 or token in self.english:
-                continue
-            words = self.by_pinyin.get(token)
-            if words:
-                out.append(Replacement(m.group(0), words[0], "pinyin"))
-                text = text[: m.start()] + words[0] + text[m.end() :]
+            spelt = self._pinyin_word(token)
+            if spelt:
+                out.append(Replacement(m.group(0), spelt, "pinyin"))
+                text = text[: m.start()] + spelt + text[m.end() :]
         spans, pos = [], 0
         for tok in tokens(text):
             at = text.find(tok, pos)

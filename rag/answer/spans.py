@@ -175,10 +175,8 @@ _NAMEISH = ("n", "a", "m", "j", "b", "eng", "vn", "q")
 def place_spans(sentence: str, a: Analysis) -> list[Span]:
     """Where: a place name (jieba's ``ns``) or a named site (…片区, …基地, …园区) in the
     sentence, other than what the question itself names."""
-    import jieba.posseg
-
     out, at = [], 0
-    for word, flag in jieba.posseg.lcut(sentence):
+    for word, flag in pos_tags(sentence):
         i = sentence.find(word, at)
         at = i + len(word) if i >= 0 else at
         if i >= 0 and flag == "ns" and len(word) >= 2 and word not in a.text:
