@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..types import DocFilter, Document, place_key
 from .analysis import Analysis
-from .spans import pos_tags
+from .tagging import pos_tags
 
 _REPORT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?:的|度)?(?:政府工作)?报告")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")

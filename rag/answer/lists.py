@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from ..chunking import clause_text
 from .evidence import sentence_kind
 from .leads import items_lead, partial_lead
-from .spans import clause_of, item_spans, names_ending, pos_tags, related
+from .spans import clause_of, item_spans, names_ending, related
+from .tagging import pos_tags
 
 if TYPE_CHECKING:
     pass

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..chunking import split_clauses
 from .analysis import Analysis, AnswerType
 from .cues import cue
 from .figures import Figure, figures, has_unit, unit_base, unit_categories
+from .tagging import pos_tags
 
 
 @dataclass(frozen=True)
@@ -127,15 +127,6 @@ def name_spans(sentence: str, a: Analysis) -> list[Span]:
             out.append(Span(m.start(), m.end(), m.group(0), "items"))
     out += _proper_names(sentence)
     return out
-
-
-@lru_cache(maxsize=8192)
-def pos_tags(text: str) -> tuple[tuple[str, str], ...]:
-    """jieba's words and part-of-speech tags of ``text``, remembered: the report's sentences
-    come back question after question, and tagging is the slow part of reading them."""
-    import jieba.posseg
-
-    return tuple((p.word, p.flag) for p in jieba.posseg.lcut(text))
 
 
 def _proper_names(sentence: str) -> list[Span]:
