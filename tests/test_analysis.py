@@ -27,6 +27,9 @@ def analyze():
         ("绿化覆盖率要搞到好多", "percent"),  # 好多 is 多少 in the southwest
         ("收入比以前翻了几倍", "multiple"),
         ("新医院总投资多少钱", "money"),
+        ("公办幼儿园学费一个月多少", "money"),  # a fee asked for its amount
+        ("出租车起步价是多少", "money"),
+        ("新增的停车位有多少个", "quantity"),  # no fee: a count
         ("环城高速什么时候通车", "date"),
         ("增速在全省排第几", "rank"),
         ("省运会是第几届", "ordinal"),
