@@ -194,3 +194,18 @@ def test_a_figure_is_a_change_when_a_change_word_leads_it_in_its_clause(sentence
     spans = [sp for sp in quantity_spans(sentence, ask("多少", "quantity")) if sp.text == figure]
     assert spans, [sp.text for sp in quantity_spans(sentence, ask("多少", "quantity"))]
     assert is_change(sentence, spans[0]) is change
+
+
+def test_piece_of_is_the_enumerated_item_holding_a_span():
+    from rag.answer.spans import Span, piece_of
+
+    s = "推动甲厂二期6月底前竣工投产、乙园区9月底前开工，全年新增企业40家。"
+    late = s.index("9月底前")
+    ps, pe = piece_of(s, Span(late, late + 4, "9月底前", "date"))
+    assert s[ps:pe].rstrip("，") == "乙园区9月底前开工"  # (a clause keeps its comma)
+    early = s.index("6月底前")
+    ps, pe = piece_of(s, Span(early, early + 4, "6月底前", "date"))
+    assert s[ps:pe] == "推动甲厂二期6月底前竣工投产"
+    one = "新医院于2024年6月建成投用。"
+    at = one.index("2024年6月")
+    assert piece_of(one, Span(at, at + 7, "2024年6月", "date")) == (0, len(one))

@@ -27,9 +27,12 @@ def report_year(ev: Evidence, doc_id: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str | None:
+def unmet_constraint(
+    ev: Evidence, c: Candidate, clause: tuple[int, int], *, after: str = ""
+) -> str | None:
     """The first constraint of the question that the sentence ``c`` (its figure in
-    ``clause``) does not meet, or ``None``."""
+    ``clause``) does not meet, or ``None``. ``after``: for a date, the words right after it
+    in its item, which say what happens then (9月底前开工: a start)."""
     a = ev.analysis
     k = a.constraints
     doc = ev.index.documents[c.doc_id]
@@ -69,7 +72,7 @@ def unmet_constraint(ev: Evidence, c: Candidate, clause: tuple[int, int]) -> str
     if k.scope == "total" and _ANNUAL_PART.search(levels[0]):
         return "total"  # 全年完成投资35亿元 is one year's part of a total
     if a.answer_type == "date":
-        asked, given = _events(a.ask), _events(levels[0])
+        asked, given = _events(a.ask), _events(after) or _events(levels[0])
         if asked and given and not asked & given:
             return "event"  # when it opens is not when it started
     return None

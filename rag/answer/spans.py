@@ -270,6 +270,16 @@ def clause_of(sentence: str, span: Span) -> tuple[int, int]:
     return 0, len(sentence)
 
 
+def piece_of(sentence: str, span: Span) -> tuple[int, int]:
+    """The item of an enumeration (…、…) in the clause of ``span`` that holds it: the work a
+    date of "推动甲项目6月底前竣工、乙项目9月底前开工" is about (the whole clause when it
+    enumerates nothing)."""
+    cs, ce = clause_of(sentence, span)
+    start = sentence.rfind("、", cs, span.start) + 1 or cs
+    end = sentence.find("、", span.end, ce)
+    return max(start, cs), end if end >= 0 else ce
+
+
 def is_change(sentence: str, span: Span) -> bool:
     """Whether the figure ``span`` of ``sentence`` says how much something changed (新增床位
     500张, 增长6.2%) rather than its level (床位总数达到1300张): a change word shortly before

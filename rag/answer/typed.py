@@ -9,7 +9,7 @@ from ..chunking import clause_text, split_clauses
 from .cues import cue
 from .evidence import Candidate, sentence_kind
 from .leads import figure_lead_en, partial_lead, yes_no_lead
-from .spans import FINDERS, clause_of, is_change, related
+from .spans import FINDERS, clause_of, is_change, piece_of, related
 
 if TYPE_CHECKING:
     pass
@@ -80,11 +80,19 @@ def typed_span(ev: Evidence) -> Outcome | None:
             # the topic at all)
             # (a place names most of the topic; English topic words come from a dictionary)
             strict = a.answer_type == "place" and not a.english
+            after = ""
+            if a.answer_type == "date":
+                # a date of an enumeration is about its own item: the work named there, the
+                # step said right after it (…二期6月底前竣工、…产业园9月底前开工)
+                ps, pe = piece_of(c.text, sp)
+                after = c.text[sp.end : pe]
+                if (ps, pe) != (cs, ce) and not a.english:
+                    scope, strict = c.text[ps:pe], True
             if not ev.names_topic(scope, strict=strict) and cos < ev.about_min:
                 continue
             if a.answer_type == "place" and subject and subject not in clause:
                 continue  # where the museum goes is said next to the museum
-            unmet = unmet_constraint(ev, c, (cs, ce))
+            unmet = unmet_constraint(ev, c, (cs, ce), after=after)
             if unmet:
                 unmet_at = unmet_at or (c, clause, unmet)
                 continue
