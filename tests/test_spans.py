@@ -141,6 +141,11 @@ def test_a_group_of_alternatives_counts_once_weighted_as_its_most_common_member(
         # this year (the document's, filled in by its caller), though it names a five-year plan
         (["实施三大战略", "", "今年是实施“十四五”规划的关键之年。"], "year", None),
         (["全年新增就业1.2万人", "", "", "今后五年工作"], "multi_year", None),  # 全年 is no 今年
+        # a level held in each of N years is each year's; what N years add up to is not
+        (["油菜产量连续三年稳定在8万吨以上", ""], "annual", None),
+        (["连续4年位居全省前列", ""], "annual", None),
+        (["连续三年累计新增就业4万人", ""], "multi_year", None),
+        (["连续三年新增就业4万人", ""], "multi_year", None),
     ],
 )
 def test_scope_of_a_figure(levels, kind, year):

@@ -115,6 +115,8 @@ def candidates(
 
 _ANNUAL = cue("figure_annual")
 _MULTI = cue("figure_multi_year")
+_EACH_YEAR = cue("figure_each_year")
+_ANNUAL_TOTAL = re.compile(r"累计|总计|合计|共计")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _BASE = re.compile(
     r"(?:较|比|相比)\s*((?:19|20)\d{2})\s*年|(?:和|跟|与|同)\s*((?:19|20)\d{2})\s*年(?:相)?比"
@@ -147,6 +149,8 @@ def scope_of(levels: Sequence[str]) -> Scope | None:
         no_base = _BASE.sub("", text)
         if _THIS_YEAR.search(no_base):  # 今年是实施“十四五”规划…之年: this year, not five
             return Scope("year", None, base)  # (the year of the document: see its caller)
+        if _EACH_YEAR.search(no_base) and not _ANNUAL_TOTAL.search(no_base):
+            return Scope("annual", base_year=base)  # 连续五年稳定在…: each year's level
         if _MULTI.search(no_base):
             return Scope("multi_year", base_year=base)
         if _ANNUAL.search(no_base):
