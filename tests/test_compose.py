@@ -614,3 +614,19 @@ def test_a_part_named_by_its_place_in_the_report(tmp_path_factory):
     assert second is not None and "6%左右" in second.direct and "4200人" not in second.direct
     assert named_part(evidence_for(pipe, "第五部分讲了什么？")) is None  # there is none
     assert named_part(evidence_for(pipe, "政府自身建设讲了什么？")) is None  # no place named
+
+
+def test_a_level_reached_in_a_five_year_review_is_last_year_s(tmp_path_factory):
+    """五年来…达到X: the level at the period's end (the year before the report's) answers
+    "去年…多少"; what the five years added (新增…) does not."""
+    report = """2026年白沙市政府工作报告
+
+一、“十四五”工作回顾
+
+五年来，全市创新投入持续加大，研发经费投入强度达到2.4%，比2020年提高0.6个百分点；全市新增高新技术企业120家。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2026", report, TEST_RULES)
+    level = pipe.answer("去年研发经费投入强度是多少？")
+    assert level.status == "answered" and "2.4%" in level.direct_answer
+    added = pipe.answer("去年新增高新技术企业多少家？")
+    assert added.status == "partial" and "120家" in added.direct_answer

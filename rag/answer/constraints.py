@@ -45,6 +45,18 @@ def unmet_constraint(
     year = report_year(ev, c.doc_id)
     if scope is not None and scope.kind == "year" and scope.year is None:
         scope = Scope("year", year, scope.base_year) if year else None  # "今年": the report's
+    if (
+        scope is not None
+        and scope.kind == "multi_year"
+        and year
+        and kind == "achievement"
+        and _LEVEL_REACHED.search(levels[0])
+        and not _ADDED.search(levels[0])
+        and scope_of(levels[:1]) is None
+    ):
+        # a level reached in a review of several years (五年来…研发投入强度达到2.46%) is the
+        # level at its end: the year before the report's
+        scope = Scope("year", year - 1, scope.base_year)
     if scope is None and year:
         # a yearly report that says no other time: its results are the year before's, the
         # rest (its plans) its own year's ("2024年政府工作报告": 2023's results, 2024's targets)
@@ -79,6 +91,8 @@ def unmet_constraint(
 
 
 _ANNUAL_PART = cue("figure_one_year_part")
+_LEVEL_REACHED = cue("figure_level_reached")
+_ADDED = cue("figure_added")
 
 
 def _events(text: str) -> set[str]:
