@@ -630,3 +630,17 @@ def test_a_level_reached_in_a_five_year_review_is_last_year_s(tmp_path_factory):
     assert level.status == "answered" and "2.4%" in level.direct_answer
     added = pipe.answer("去年新增高新技术企业多少家？")
     assert added.status == "partial" and "120家" in added.direct_answer
+
+
+def test_who_is_answered_by_a_body_not_by_a_work_or_a_title(tmp_path_factory):
+    report = """2024年白沙县政府工作报告
+
+一、2023年工作回顾
+
+教育事业全面发展。成功创建全国义务教育优质均衡发展县，新建学校5所。县教育局牵头实施“强师工程”。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024", report, TEST_RULES)
+    nobody = pipe.answer("分管教育的副县长是谁？")
+    assert nobody.status != "answered", nobody.direct_answer
+    body = pipe.answer("“强师工程”由谁牵头实施？")
+    assert body.status == "answered" and "县教育局" in body.direct_answer

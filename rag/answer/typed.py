@@ -10,6 +10,7 @@ from .cues import cue
 from .evidence import Candidate, sentence_kind
 from .leads import figure_lead_en, partial_lead, yes_no_lead
 from .spans import FINDERS, clause_of, is_change, piece_of, related
+from .tagging import pos_tags
 
 if TYPE_CHECKING:
     pass
@@ -45,6 +46,7 @@ def typed_span(ev: Evidence) -> Outcome | None:
     # a place has a proper name: "哪个县" is not answered by 经济强县
     proper_only = head is not None and is_place_kind(head)
     subject = subject_head(ev)
+    who = a.answer_type == "named" and bool(_ASKS_WHO.search(a.ask))
     # the sentences close to the best; when one of them fails only a constraint (another
     # year, a target where a result was asked), the others of the wider pool are read too
     first, wider = ev.close(), ev.close(margin=ev.rules.evidence_margin * 2, limit=12)
@@ -65,6 +67,8 @@ def typed_span(ev: Evidence) -> Outcome | None:
                 continue  # "哪个县" is not answered by a 镇 (“心连心”服务中心 names one)
             if proper_only and sp.kind == "term":
                 continue
+            if who and not names_someone(bare):
+                continue  # "副市长是谁" is not answered by a title the city won
             cs, ce = clause_of(c.text, sp)
             clause = clause_text(c.text[cs:ce])
             cos = ev.ctx.clause_cos(c.doc_id, c.start + cs, ev.query_vector)
@@ -123,6 +127,21 @@ def typed_span(ev: Evidence) -> Outcome | None:
     named = [sp for sp in instead if ev.names_topic(clause_with(c, sp))]
     clause = clause_with(c, (named or instead)[0]) if instead else ev.best_clause(c)
     return Outcome("partial", partial_lead(a, clause, None), (ev.quote(c),), "detail_missing")
+
+
+_ASKS_WHO = cue("asks_who")
+_BODY_NAME = cue("body_name")
+_WORK_DONE = cue("figure_added")
+
+
+def names_someone(name: str) -> bool:
+    """Whether ``name`` names a person (jieba tags a personal name) or a body (a name ending
+    in 局, 委员会, 研究院…): what a who-question is answered by."""
+    tags = pos_tags(name)
+    work = tags[0][1].startswith("v") or _WORK_DONE.match(name)
+    if _BODY_NAME.search(name) and len(tags) > 1 and not work:
+        return True  # (新建学校 is a work done, not a body)
+    return any(flag in ("nr", "nrfg", "nrt", "nt") for _, flag in tags)
 
 
 def subject_head(ev: Evidence) -> str | None:
