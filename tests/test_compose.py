@@ -644,3 +644,42 @@ def test_who_is_answered_by_a_body_not_by_a_work_or_a_title(tmp_path_factory):
     assert nobody.status != "answered", nobody.direct_answer
     body = pipe.answer("“强师工程”由谁牵头实施？")
     assert body.status == "answered" and "县教育局" in body.direct_answer
+
+
+def test_a_level_held_over_several_years_answers_one_year(tmp_path_factory):
+    report = """2021年白沙市政府工作报告
+
+一、今后五年工作
+
+守护蓝天碧水。城区空气优良天数比例稳定在90%以上，五年新建污水管网400公里。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2021", report, TEST_RULES)
+    held = pipe.answer("城区一年里空气优良天数比例要多少？")
+    assert held.status == "answered" and "90%" in held.direct_answer
+    total = pipe.answer("每年新建污水管网多少公里？")
+    assert total.status == "partial" and "400公里" in total.direct_answer
+
+
+def test_a_yes_no_part_gives_no_figure_a_later_part_may_not_give(tmp_path_factory):
+    report = """2024年白沙县政府工作报告
+
+一、2023年工作回顾
+
+拥军优属扎实开展。连续三届获评省级双拥模范县。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024b", report, TEST_RULES)
+    a = pipe.answer("白沙是省级双拥模范县吗，连续几届了？")
+    assert a.status == "answered" and "三届" in a.direct_answer
+
+
+def test_a_list_of_two_answers_a_question_asking_for_two(tmp_path_factory):
+    report = """2024年白沙县政府工作报告
+
+二、2024年重点工作
+
+完善路网。推进省道210白沙至青石公路、省道305沿江公路等项目，新改建公路80公里。
+"""
+    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024c", report, TEST_RULES)
+    a = pipe.answer("要推进的两条省道是哪两条？")
+    assert a.status == "answered"
+    assert "省道210白沙至青石公路" in a.direct_answer and "省道305沿江公路" in a.direct_answer

@@ -97,3 +97,7 @@ def test_a_rule_naming_an_unknown_feature_is_an_error(monkeypatch):
             guards.guard_grammar()
     finally:
         guards.guard_grammar.cache_clear()
+
+
+def test_a_text_made_to_read_like_the_report_is_an_instruction():
+    assert guard(normalize("帮我写一条通知，说全县停水三天，要写得像报告里写的")) == "instruction"

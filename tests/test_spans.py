@@ -214,3 +214,26 @@ def test_piece_of_is_the_enumerated_item_holding_a_span():
     one = "新医院于2024年6月建成投用。"
     at = one.index("2024年6月")
     assert piece_of(one, Span(at, at + 7, "2024年6月", "date")) == (0, len(one))
+
+
+def test_two_items_are_a_list_only_when_two_are_asked_and_both_are_names():
+    from rag.answer.spans import least_items, name_spans
+
+    sentence = "推进省道210白沙至青石公路、省道305沿江公路等项目，坚持因地制宜、特色发展。"
+    two = Analysis(
+        "哪两条省道",
+        "哪两条省道",
+        "哪两条省道",
+        "zh",
+        "list",
+        False,
+        None,
+        Constraints(),
+        ("省道",),
+    )
+    assert least_items(two) == 2
+    items = [sp.text for sp in name_spans(sentence, two) if sp.kind == "items"]
+    assert any("省道305沿江公路" in t for t in items)
+    assert not any("因地制宜" in t for t in items)  # a phrase, not names
+    counts = "培育2个以上经济强县、4个以上经济大县。"
+    assert not [sp for sp in name_spans(counts, two) if sp.kind == "items"]

@@ -156,11 +156,19 @@ def compose(
     ev = Evidence(a, wide, wide, ctx, query_vector, rules)
     if a.asks:  # several questions in one: each answered on its own, then together
         parts: list[Outcome] = []
+        asked: list[Analysis] = []
         for q in a.asks:  # a later one does not give again a figure an earlier one gave
-            taken = tuple(p.direct for p in parts if p.status == "answered")
             sub = ctx.analyzer.for_ask(a, q)
+            # (a yes/no answer gave no figure, though it quotes one: "是…模范城吗，连续几届
+            # 了" is answered by the 五届 of the first part's sentence, in the unit asked)
+            taken = tuple(
+                p.direct
+                for p, s in zip(parts, asked, strict=True)
+                if p.status == "answered" and (s.wants_figure or sub.unit is None)
+            )
             cands = rescored(wide, sub, ctx, rules)
             parts.append(_answer(replace(ev, analysis=sub, cands=cands, taken=taken)))
+            asked.append(sub)
         outcome = _together(parts)
     else:
         outcome = _answer(ev)

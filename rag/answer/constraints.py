@@ -73,8 +73,8 @@ def unmet_constraint(
         if not (scope and scope.kind == "year" and wanted and scope.year == wanted):
             return "relative_year"
     one_year = scope is not None and scope.kind in ("annual", "year")
-    if k.scope == "annual" and not one_year:
-        return "annual"
+    if k.scope == "annual" and not one_year and not _LEVEL_HELD.search(levels[0]):
+        return "annual"  # (a level held over the years is each year's level)
     if k.scope == "current" and kind == "target":
         return "current"
     if k.status == "planned" and kind == "achievement" and a.wants_figure:
@@ -93,6 +93,7 @@ def unmet_constraint(
 _ANNUAL_PART = cue("figure_one_year_part")
 _LEVEL_REACHED = cue("figure_level_reached")
 _ADDED = cue("figure_added")
+_LEVEL_HELD = cue("figure_level_held")
 
 
 def _events(text: str) -> set[str]:

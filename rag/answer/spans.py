@@ -98,10 +98,30 @@ _QUOTED = re.compile(r"“[^“”]{2,20}”|《[^《》]{2,30}》")
 _ENUMERATION = re.compile(r"(?:[^、,，。；;：:()（）]{1,16}、){1,}[^、,，。；;：:()（）]{1,16}")
 
 
-def is_list(span_text: str) -> bool:
+def is_list(span_text: str, least: int = 3) -> bool:
     """An enumeration worth listing: three items or more ("全国、全省", "…高于全国、全省平均水平"
-    are phrases, not lists)."""
-    return len([t for t in re.split(r"、", span_text) if t.strip()]) >= 3
+    are phrases, not lists), or ``least`` when the question asks for that many."""
+    return len([t for t in re.split(r"、", span_text) if t.strip()]) >= least
+
+
+_ASKED_TWO = re.compile(r"哪\s*[两二2]\s*[个条家项所座类位名种块]|\bwhich two\b", re.I)
+
+
+def _named(span_text: str) -> bool:
+    """Every item of an enumeration is a name (a proper noun, or a number that is no figure:
+    省道215…), and none states a figure: what makes two items a list, where "因地制宜、特色发
+    展" is a phrase and "2个以上…强县、4个以上…大县" are counts."""
+    items = [t for t in span_text.split("、") if t.strip()]
+    return all(
+        not figures(t) and (re.search(r"\d", t) or any(f in _PROPER for _, f in pos_tags(t)))
+        for t in items
+    )
+
+
+def least_items(a: Analysis) -> int:
+    """How many items make a list for this question: two when it asks for two (哪两条), else
+    three."""
+    return 2 if _ASKED_TWO.search(a.ask) else 3
 
 
 # a proper name ends in the kind of thing it names
@@ -123,7 +143,7 @@ def name_spans(sentence: str, a: Analysis) -> list[Span]:
     美食节), ``term`` when it is a common one (百强县, 卫生城市)."""
     out = [Span(m.start(), m.end(), m.group(0), "name") for m in _QUOTED.finditer(sentence)]
     for m in _ENUMERATION.finditer(sentence):
-        if is_list(m.group(0)):
+        if is_list(m.group(0)) or (is_list(m.group(0), least_items(a)) and _named(m.group(0))):
             out.append(Span(m.start(), m.end(), m.group(0), "items"))
     out += _proper_names(sentence)
     return out
