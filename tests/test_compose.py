@@ -7,6 +7,7 @@ the real model and the calibrated rules are tested in tests marked ``model``.
 """
 
 import dataclasses
+import hashlib
 import re
 
 import pytest
@@ -616,70 +617,79 @@ def test_a_part_named_by_its_place_in_the_report(tmp_path_factory):
     assert named_part(evidence_for(pipe, "政府自身建设讲了什么？")) is None  # no place named
 
 
-def test_a_level_reached_in_a_five_year_review_is_last_year_s(tmp_path_factory):
-    """五年来…达到X: the level at the period's end (the year before the report's) answers
-    "去年…多少"; what the five years added (新增…) does not."""
-    report = """2026年白沙市政府工作报告
-
-一、“十四五”工作回顾
-
-五年来，全市创新投入持续加大，研发经费投入强度达到2.4%，比2020年提高0.6个百分点；全市新增高新技术企业120家。
-"""
-    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2026", report, TEST_RULES)
-    level = pipe.answer("去年研发经费投入强度是多少？")
-    assert level.status == "answered" and "2.4%" in level.direct_answer
-    added = pipe.answer("去年新增高新技术企业多少家？")
-    assert added.status == "partial" and "120家" in added.direct_answer
+def _review(year: int, part: str, text: str) -> str:
+    return f"{year}年白沙市政府工作报告\n\n{part}\n\n{text}\n"
 
 
-def test_who_is_answered_by_a_body_not_by_a_work_or_a_title(tmp_path_factory):
-    report = """2024年白沙县政府工作报告
+# one small hand-made report per reading, and what each question gets: its status, and a
+# fragment its direct answer holds (None: nothing asked of it)
+SMALL_REPORTS = [
+    pytest.param(
+        # 五年来…达到X: the level at the period's end (the year before the report's) answers
+        # "去年…多少"; what the five years added (新增…) does not
+        _review(
+            2026,
+            "一、“十四五”工作回顾",
+            "五年来，全市创新投入持续加大，研发经费投入强度达到2.4%，比2020年提高0.6个百分点；"
+            "全市新增高新技术企业120家。",
+        ),
+        [
+            ("去年研发经费投入强度是多少？", "answered", "2.4%"),
+            ("去年新增高新技术企业多少家？", "partial", "120家"),
+        ],
+        id="a level reached in a five-year review is last year's",
+    ),
+    pytest.param(
+        _review(
+            2024,
+            "一、2023年工作回顾",
+            "教育事业全面发展。成功创建全国义务教育优质均衡发展县，新建学校5所。"
+            "县教育局牵头实施“强师工程”。",
+        ),
+        [
+            ("分管教育的副县长是谁？", "partial", None),
+            ("“强师工程”由谁牵头实施？", "answered", "县教育局"),
+        ],
+        id="who is answered by a body, not by a work or a title",
+    ),
+    pytest.param(
+        _review(
+            2021,
+            "一、今后五年工作",
+            "守护蓝天碧水。城区空气优良天数比例稳定在90%以上，五年新建污水管网400公里。",
+        ),
+        [
+            ("城区一年里空气优良天数比例要多少？", "answered", "90%"),
+            ("每年新建污水管网多少公里？", "partial", "400公里"),
+        ],
+        id="a level held over several years answers one year",
+    ),
+    pytest.param(
+        _review(2024, "一、2023年工作回顾", "拥军优属扎实开展。连续三届获评省级双拥模范县。"),
+        [("白沙是省级双拥模范县吗，连续几届了？", "answered", "三届")],
+        id="a yes/no part leaves its figure to a later part asking in its unit",
+    ),
+    pytest.param(
+        _review(
+            2024,
+            "二、2024年重点工作",
+            "完善路网。推进省道210白沙至青石公路、省道305沿江公路等项目，新改建公路80公里。",
+        ),
+        [
+            ("要推进的两条省道是哪两条？", "answered", "省道305沿江公路"),
+            ("要推进的两条省道是哪两条？", "answered", "省道210白沙至青石公路"),
+        ],
+        id="a list of two answers a question asking for two",
+    ),
+]
 
-一、2023年工作回顾
 
-教育事业全面发展。成功创建全国义务教育优质均衡发展县，新建学校5所。县教育局牵头实施“强师工程”。
-"""
-    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024", report, TEST_RULES)
-    nobody = pipe.answer("分管教育的副县长是谁？")
-    assert nobody.status != "answered", nobody.direct_answer
-    body = pipe.answer("“强师工程”由谁牵头实施？")
-    assert body.status == "answered" and "县教育局" in body.direct_answer
-
-
-def test_a_level_held_over_several_years_answers_one_year(tmp_path_factory):
-    report = """2021年白沙市政府工作报告
-
-一、今后五年工作
-
-守护蓝天碧水。城区空气优良天数比例稳定在90%以上，五年新建污水管网400公里。
-"""
-    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2021", report, TEST_RULES)
-    held = pipe.answer("城区一年里空气优良天数比例要多少？")
-    assert held.status == "answered" and "90%" in held.direct_answer
-    total = pipe.answer("每年新建污水管网多少公里？")
-    assert total.status == "partial" and "400公里" in total.direct_answer
-
-
-def test_a_yes_no_part_gives_no_figure_a_later_part_may_not_give(tmp_path_factory):
-    report = """2024年白沙县政府工作报告
-
-一、2023年工作回顾
-
-拥军优属扎实开展。连续三届获评省级双拥模范县。
-"""
-    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024b", report, TEST_RULES)
-    a = pipe.answer("白沙是省级双拥模范县吗，连续几届了？")
-    assert a.status == "answered" and "三届" in a.direct_answer
-
-
-def test_a_list_of_two_answers_a_question_asking_for_two(tmp_path_factory):
-    report = """2024年白沙县政府工作报告
-
-二、2024年重点工作
-
-完善路网。推进省道210白沙至青石公路、省道305沿江公路等项目，新改建公路80公里。
-"""
-    pipe = fake_pipeline_over(tmp_path_factory, "baisha-2024c", report, TEST_RULES)
-    a = pipe.answer("要推进的两条省道是哪两条？")
-    assert a.status == "answered"
-    assert "省道210白沙至青石公路" in a.direct_answer and "省道305沿江公路" in a.direct_answer
+@pytest.mark.parametrize(("report", "cases"), SMALL_REPORTS)
+def test_small_reports(tmp_path_factory, report, cases):
+    name = "baisha-" + hashlib.sha256(report.encode()).hexdigest()[:8]
+    pipe = fake_pipeline_over(tmp_path_factory, name, report, TEST_RULES)
+    for question, status, fragment in cases:
+        a = pipe.answer(question)
+        assert a.status == status, (question, a.status, a.direct_answer)
+        if fragment is not None:
+            assert fragment in a.direct_answer, (question, a.direct_answer)
